@@ -1,0 +1,184 @@
+import { encodeComment, encodeRetry } from './wire.js';
+
+/** How a connection ended; given to cleanup callbacks. */
+export type CloseReason =
+	/** The client went away: the body stream was cancelled or the request aborted. */
+	| 'client'
+	/** Server code closed it (the producer, `hub.close()`, a shutdown signal). */
+	| 'server'
+	/** The client did not read and its unread bytes passed `maxBufferedBytes`. */
+	| 'slow-consumer'
+	/** Something threw while producing the stream. */
+	| 'error';
+
+export interface SSEConnectionOptions {
+	/**
+	 * Interval of `: keep-alive` comments, so proxies and load balancers do not close an idle
+	 * stream. `0` turns them off.
+	 * @default 15000
+	 */
+	keepAliveMs?: number;
+	/**
+	 * The `retry:` hint sent first: how long a browser waits before it reconnects by itself.
+	 * @default 3000
+	 */
+	retryMs?: number;
+	/**
+	 * Bytes a client may leave unread before its connection is dropped. A client that stops
+	 * reading would otherwise grow the server's memory without bound; once dropped, it comes
+	 * back with its Last-Event-ID and is replayed at its own pace.
+	 * @default 4 MiB
+	 */
+	maxBufferedBytes?: number;
+	/** Called once when a connection is dropped for not reading. */
+	onSlowConsumer?: (info: { bufferedBytes: number; limit: number }) => void;
+	/** The request's `signal`: its abort ends the stream (some adapters abort instead of cancelling). */
+	signal?: AbortSignal;
+}
+
+export const DEFAULT_KEEP_ALIVE_MS = 15_000;
+export const DEFAULT_RETRY_MS = 3_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes queued before the stream stops asking for more. Paced writers (`ready()`, used by
+ * replay) stay under it; live writes may go past it up to `maxBufferedBytes`.
+ */
+const HIGH_WATER_MARK = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+/**
+ * One SSE response body: a byte stream with keep-alive, a buffer limit, demand-paced writes and
+ * cleanup that runs exactly once however the stream ends. It knows nothing of topics or history;
+ * `produceSSE` and the hub build on it.
+ */
+export class SSEConnection {
+	/** The response body. */
+	readonly stream: ReadableStream<Uint8Array>;
+	/** Aborts when the connection ends, whatever the reason. */
+	readonly signal: AbortSignal;
+
+	#controller!: ReadableStreamDefaultController<Uint8Array>;
+	#closed = false;
+	#ended = new AbortController();
+	#keepAlive: ReturnType<typeof setInterval> | undefined;
+	#cleanups: Array<(reason: CloseReason) => void> = [];
+	#demand: Array<() => void> = [];
+	#maxBufferedBytes: number;
+	#options: SSEConnectionOptions;
+	#onRequestAbort = () => this.#end('client');
+
+	constructor(options: SSEConnectionOptions = {}) {
+		this.#options = options;
+		this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+		if (!(this.#maxBufferedBytes > 0)) throw new RangeError('maxBufferedBytes must be positive.');
+		const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+		const retry = encodeRetry(options.retryMs ?? DEFAULT_RETRY_MS);
+		this.signal = this.#ended.signal;
+
+		this.stream = new ReadableStream<Uint8Array>(
+			{
+				start: (controller) => {
+					this.#controller = controller;
+					controller.enqueue(encoder.encode(retry));
+				},
+				pull: () => this.#release(),
+				cancel: () => this.#end('client'),
+			},
+			new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK }),
+		);
+
+		if (keepAliveMs > 0) {
+			const comment = encoder.encode(encodeComment('keep-alive'));
+			this.#keepAlive = setInterval(() => this.write(comment), keepAliveMs);
+			// A keep-alive timer alone must not keep a process (or a test run) alive.
+			this.#keepAlive.unref?.();
+		}
+		if (options.signal?.aborted) this.#end('client');
+		else options.signal?.addEventListener('abort', this.#onRequestAbort, { once: true });
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** Bytes written but not yet taken by the client. */
+	get bufferedBytes(): number {
+		if (this.#closed) return 0;
+		return HIGH_WATER_MARK - (this.#controller.desiredSize ?? HIGH_WATER_MARK);
+	}
+
+	/**
+	 * Queues bytes for the client. Returns `false` (and writes nothing) once the connection is
+	 * closed; never throws. Drops the connection when the client has left too much unread.
+	 */
+	write(chunk: string | Uint8Array): boolean {
+		if (this.#closed) return false;
+		this.#controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
+		const buffered = this.bufferedBytes;
+		if (buffered > this.#maxBufferedBytes) {
+			this.#options.onSlowConsumer?.({ bufferedBytes: buffered, limit: this.#maxBufferedBytes });
+			this.#end('slow-consumer');
+			return false;
+		}
+		return true;
+	}
+
+	/**
+	 * Resolves when the client has room for more (its unread bytes are under the high-water
+	 * mark), or at once when the connection is closed. Writers of long sequences, such as a
+	 * replay, await it between chunks so they go at the pace the client reads.
+	 */
+	ready(): Promise<void> {
+		if (this.#closed || (this.#controller.desiredSize ?? 0) > 0) return Promise.resolve();
+		return new Promise((resolve) => this.#demand.push(resolve));
+	}
+
+	/** Runs `fn` once when the connection ends (at once if it already has). */
+	onClose(fn: (reason: CloseReason) => void): void {
+		if (this.#closed) fn('server');
+		else this.#cleanups.push(fn);
+	}
+
+	/** Ends the stream after what is queued has been delivered. */
+	close(): void {
+		this.#end('server');
+	}
+
+	/** Ends the stream at once, discarding what is queued. */
+	abort(reason: CloseReason = 'error'): void {
+		this.#end(reason);
+	}
+
+	#release(): void {
+		const waiting = this.#demand;
+		this.#demand = [];
+		for (const resolve of waiting) resolve();
+	}
+
+	#end(reason: CloseReason): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		clearInterval(this.#keepAlive);
+		this.#options.signal?.removeEventListener('abort', this.#onRequestAbort);
+		try {
+			// A graceful end delivers what is queued; any other end frees it now.
+			if (reason === 'server') this.#controller.close();
+			else this.#controller.error(new Error(`SSE stream ended: ${reason}`));
+		} catch {
+			// The stream was already cancelled by the reader: nothing left to end.
+		}
+		this.#release();
+		this.#ended.abort(reason);
+		const cleanups = this.#cleanups;
+		this.#cleanups = [];
+		for (const cleanup of cleanups) {
+			try {
+				cleanup(reason);
+			} catch (error) {
+				// One failing cleanup must not skip the others, nor crash the server from a stream callback.
+				console.error('[svelte-sse-kit] an SSE cleanup callback threw:', error);
+			}
+		}
+	}
+}

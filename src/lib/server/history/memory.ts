@@ -1,0 +1,301 @@
+import { formatEventId } from '../wire.js';
+import { RingBuffer } from './ring-buffer.js';
+import type {
+	AppendInput,
+	HistoryStats,
+	HistoryStore,
+	ReadQuery,
+	ReadResult,
+	StoredEvent,
+	SubscriptionRecord,
+	TopicCursor,
+} from './store.js';
+
+export interface MemoryHistoryOptions {
+	/**
+	 * Events kept per session buffer and per broadcast topic log; the oldest goes first.
+	 * @default 1000
+	 */
+	maxLength?: number;
+	/**
+	 * Events older than this are dropped, however few there are.
+	 * @default 300000 (5 minutes)
+	 */
+	maxAgeMs?: number;
+	/**
+	 * A session with no open connection and no activity for this long is forgotten.
+	 * @default 1800000 (30 minutes)
+	 */
+	sessionTtlMs?: number;
+	/**
+	 * At most this many sessions are kept; past it the longest-idle one is forgotten, so
+	 * clients that invent session ids cannot grow memory without bound.
+	 * @default 10000
+	 */
+	maxSessions?: number;
+	/** The clock, in ms; injectable for tests. @default Date.now */
+	now?: () => number;
+}
+
+/** Subscription records kept per session beyond the open ones. */
+const MAX_ENDED_RECORDS = 32;
+
+/** A bounded, `seq`-ordered log that remembers, per topic, the newest event it had to drop. */
+class EventLog {
+	readonly events: RingBuffer<StoredEvent>;
+	readonly droppedUpTo = new Map<string, number>();
+
+	constructor(maxLength: number) {
+		this.events = new RingBuffer(maxLength);
+	}
+
+	/** Appends `event`; returns how many events it dropped to make room (0 or 1). */
+	push(event: StoredEvent): number {
+		const evicted = this.events.push(event);
+		if (!evicted) return 0;
+		this.droppedUpTo.set(evicted.topic, evicted.seq);
+		return 1;
+	}
+
+	prune(cutoff: number): number {
+		let dropped = 0;
+		for (
+			let oldest = this.events.peek();
+			oldest && oldest.time < cutoff;
+			oldest = this.events.peek()
+		) {
+			this.events.shift();
+			this.droppedUpTo.set(oldest.topic, oldest.seq);
+			dropped++;
+		}
+		return dropped;
+	}
+
+	/** Index of the first event with `seq > after`. */
+	indexAfter(after: number): number {
+		return this.events.firstIndexWhere((event) => event.seq > after);
+	}
+}
+
+interface Session {
+	log: EventLog;
+	records: SubscriptionRecord[];
+	lastActive: number;
+}
+
+/** Makes an epoch name that will not repeat across restarts: base-36 time plus randomness. */
+function newEpoch(): string {
+	const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
+	return `${Date.now().toString(36)}${random.toString(36)}`;
+}
+
+/**
+ * The default history: everything in this process's memory, gone when it restarts (the next
+ * reconnect then gets an `epoch` gap). One ring buffer per session, one log per broadcast
+ * topic, every one bounded by count and age; sessions bounded by idleness and number.
+ */
+export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore {
+	const maxLength = options.maxLength ?? 1000;
+	const maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
+	const sessionTtlMs = options.sessionTtlMs ?? 30 * 60_000;
+	const maxSessions = options.maxSessions ?? 10_000;
+	const now = options.now ?? Date.now;
+	for (const [name, value] of Object.entries({ maxLength, maxAgeMs, sessionTtlMs, maxSessions })) {
+		if (!(value > 0))
+			throw new RangeError(`memoryHistory: ${name} must be positive, got ${value}.`);
+	}
+
+	const epoch = newEpoch();
+	let head = 0;
+	let retained = 0;
+	const topicLogs = new Map<string, EventLog>();
+	// Map order is least recently active first: touching a session moves it to the end.
+	const sessions = new Map<string, Session>();
+
+	const isOpen = (session: Session) => session.records.some((record) => record.to === null);
+
+	function pruneLog(log: EventLog): void {
+		retained -= log.prune(now() - maxAgeMs);
+	}
+
+	function forget(id: string, session: Session): void {
+		retained -= session.log.events.length;
+		sessions.delete(id);
+	}
+
+	function expireSessions(): void {
+		const cutoff = now() - sessionTtlMs;
+		for (const [id, session] of sessions) {
+			if (session.lastActive >= cutoff) break;
+			if (!isOpen(session)) forget(id, session);
+		}
+	}
+
+	function touch(id: string, create: boolean): Session | undefined {
+		expireSessions();
+		let session = sessions.get(id);
+		if (session) {
+			sessions.delete(id);
+		} else {
+			if (!create) return undefined;
+			if (sessions.size >= maxSessions) {
+				for (const [oldId, old] of sessions) {
+					if (!isOpen(old)) {
+						forget(oldId, old);
+						break;
+					}
+				}
+			}
+			session = { log: new EventLog(maxLength), records: [], lastActive: 0 };
+		}
+		session.lastActive = now();
+		sessions.set(id, session);
+		pruneLog(session.log);
+		return session;
+	}
+
+	function topicLog(topic: string): EventLog {
+		let log = topicLogs.get(topic);
+		if (!log) {
+			log = new EventLog(maxLength);
+			topicLogs.set(topic, log);
+		}
+		pruneLog(log);
+		return log;
+	}
+
+	/** The `seq` after which the cursor's events start. */
+	function startOf(cursor: TopicCursor, session: Session | undefined): number {
+		if ('after' in cursor) return cursor.after;
+		if (cursor.last === Number.POSITIVE_INFINITY) return 0;
+		// The last N of this topic across its log and the session's buffer: walk both from the end.
+		const log = topicLogs.get(cursor.topic)?.events;
+		const own = session?.log.events;
+		let i = (log?.length ?? 0) - 1;
+		let j = (own?.length ?? 0) - 1;
+		let start = Number.MAX_SAFE_INTEGER;
+		for (let taken = 0; taken < cursor.last; taken++) {
+			while (j >= 0 && own?.at(j)?.topic !== cursor.topic) j--;
+			const a = i >= 0 ? (log?.at(i)?.seq ?? -1) : -1;
+			const b = j >= 0 ? (own?.at(j)?.seq ?? -1) : -1;
+			if (a < 0 && b < 0) break;
+			if (a > b) {
+				start = a;
+				i--;
+			} else {
+				start = b;
+				j--;
+			}
+		}
+		return start === Number.MAX_SAFE_INTEGER ? head : start - 1;
+	}
+
+	return {
+		async epoch() {
+			return epoch;
+		},
+
+		async head() {
+			return head;
+		},
+
+		async append({ topic, data, session: sessionId }: AppendInput) {
+			const seq = ++head;
+			const event: StoredEvent = { seq, id: formatEventId(epoch, seq), topic, data, time: now() };
+			let log: EventLog;
+			if (sessionId !== undefined) {
+				event.session = sessionId;
+				log = (touch(sessionId, true) as Session).log;
+			} else {
+				log = topicLog(topic);
+			}
+			retained += 1 - log.push(event);
+			return event;
+		},
+
+		async read({ session: sessionId, cursors, limit }: ReadQuery): Promise<ReadResult> {
+			const session = touch(sessionId, false);
+			const expired: string[] = [];
+			// One source per topic log, plus the session's buffer filtered to the wanted topics.
+			const sources: Array<{ log: EventLog; index: number; starts: Map<string, number> }> = [];
+			const sessionStarts = new Map<string, number>();
+			for (const cursor of cursors) {
+				const start = startOf(cursor, session);
+				const log = topicLogs.has(cursor.topic) ? topicLog(cursor.topic) : undefined;
+				if ('after' in cursor) {
+					const dropped = Math.max(
+						log?.droppedUpTo.get(cursor.topic) ?? 0,
+						session?.log.droppedUpTo.get(cursor.topic) ?? 0,
+					);
+					if (dropped > start) expired.push(cursor.topic);
+				}
+				if (log) sources.push({ log, index: log.indexAfter(start), starts: new Map() });
+				sessionStarts.set(cursor.topic, start);
+			}
+			if (session && sessionStarts.size > 0) {
+				const lowest = Math.min(...sessionStarts.values());
+				sources.push({
+					log: session.log,
+					index: session.log.indexAfter(lowest),
+					starts: sessionStarts,
+				});
+			}
+
+			// k-way merge by seq; k is the number of topics plus one, so a linear pick is fine.
+			const events: StoredEvent[] = [];
+			while (events.length < limit) {
+				let best: (typeof sources)[number] | undefined;
+				let bestEvent: StoredEvent | undefined;
+				for (const source of sources) {
+					let event = source.log.events.at(source.index);
+					// The session buffer holds every topic of the session: skip the unwanted ones.
+					while (event && source.starts.size > 0) {
+						const start = source.starts.get(event.topic);
+						if (start !== undefined && event.seq > start) break;
+						event = source.log.events.at(++source.index);
+					}
+					if (event && (!bestEvent || event.seq < bestEvent.seq)) {
+						best = source;
+						bestEvent = event;
+					}
+				}
+				if (!best || !bestEvent) break;
+				events.push(bestEvent);
+				best.index++;
+			}
+			return { events, expired };
+		},
+
+		async setSubscription(sessionId: string, record: SubscriptionRecord) {
+			const session = touch(sessionId, true) as Session;
+			const index = session.records.findIndex((r) => r.connection === record.connection);
+			if (index >= 0) session.records.splice(index, 1);
+			session.records.push(record);
+			let ended = session.records.filter((r) => r.to !== null).length;
+			while (ended > MAX_ENDED_RECORDS) {
+				session.records.splice(
+					session.records.findIndex((r) => r.to !== null),
+					1,
+				);
+				ended--;
+			}
+		},
+
+		async subscriptions(sessionId: string) {
+			const session = touch(sessionId, false);
+			return session ? session.records.map((record) => ({ ...record })) : null;
+		},
+
+		async stats(): Promise<HistoryStats> {
+			expireSessions();
+			for (const log of topicLogs.values()) pruneLog(log);
+			return { epoch, head, sessions: sessions.size, events: retained };
+		},
+
+		async close() {
+			topicLogs.clear();
+			sessions.clear();
+			retained = 0;
+		},
+	};
+}

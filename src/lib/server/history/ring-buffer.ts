@@ -1,0 +1,67 @@
+/**
+ * A fixed-capacity FIFO on one preallocated array: O(1) push (evicting the oldest when full),
+ * O(1) shift and O(1) indexed reads, with no array copying as it wraps.
+ */
+export class RingBuffer<T> {
+	readonly capacity: number;
+	#items: Array<T | undefined>;
+	#head = 0;
+	#length = 0;
+
+	constructor(capacity: number) {
+		if (!Number.isInteger(capacity) || capacity < 1) {
+			throw new RangeError(`A ring buffer needs a positive integer capacity, got ${capacity}.`);
+		}
+		this.capacity = capacity;
+		this.#items = new Array(capacity);
+	}
+
+	get length(): number {
+		return this.#length;
+	}
+
+	/** Appends `item`; returns the item it evicted to make room, if any. */
+	push(item: T): T | undefined {
+		let evicted: T | undefined;
+		if (this.#length === this.capacity) evicted = this.shift();
+		this.#items[(this.#head + this.#length) % this.capacity] = item;
+		this.#length++;
+		return evicted;
+	}
+
+	/** Removes and returns the oldest item. */
+	shift(): T | undefined {
+		if (this.#length === 0) return undefined;
+		const item = this.#items[this.#head];
+		this.#items[this.#head] = undefined; // let it be collected
+		this.#head = (this.#head + 1) % this.capacity;
+		this.#length--;
+		return item;
+	}
+
+	/** The item at `index` from the oldest (0) to the newest (`length - 1`). */
+	at(index: number): T | undefined {
+		if (index < 0 || index >= this.#length) return undefined;
+		return this.#items[(this.#head + index) % this.capacity];
+	}
+
+	/** The oldest item. */
+	peek(): T | undefined {
+		return this.at(0);
+	}
+
+	/**
+	 * The index of the first item for which `isAfter` holds, in O(log n), for items kept in an
+	 * order where `isAfter` is false and then true (such as events in `seq` order).
+	 */
+	firstIndexWhere(isAfter: (item: T) => boolean): number {
+		let low = 0;
+		let high = this.#length;
+		while (low < high) {
+			const mid = (low + high) >>> 1;
+			if (isAfter(this.at(mid) as T)) high = mid;
+			else low = mid + 1;
+		}
+		return low;
+	}
+}

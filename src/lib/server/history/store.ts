@@ -1,0 +1,94 @@
+/**
+ * The contract every history store keeps (`memoryHistory`, `redisHistory`). The hub assigns no
+ * sequence numbers and keeps no history itself: it asks the store, so several processes that
+ * share a store share one history.
+ */
+
+/** An event as the history keeps it. */
+export interface StoredEvent {
+	/** Hub-wide increasing sequence number (1, 2, …) within one epoch. */
+	seq: number;
+	/** `<epoch>-<seq>`, the SSE `id` the client echoes to resume. */
+	id: string;
+	topic: string;
+	/** The data as JSON text, serialized once when published. */
+	data: string;
+	/** Set for an event published to one session only. */
+	session?: string;
+	/** When it was stored, in ms since 1970. */
+	time: number;
+}
+
+export interface AppendInput {
+	topic: string;
+	/** JSON text. */
+	data: string;
+	/** Publish to this session only; otherwise to every subscriber of the topic. */
+	session?: string;
+}
+
+/** Where to start reading one topic. */
+export type TopicCursor =
+	/** Every retained event after this `seq` (the client had this topic at that position). */
+	| { topic: string; after: number }
+	/** The last `last` retained events (`Infinity` for all): a topic new to the client. */
+	| { topic: string; last: number };
+
+export interface ReadQuery {
+	/** Session-scoped events of this session are merged with the topics' broadcast events. */
+	session: string;
+	cursors: TopicCursor[];
+	/** At most this many events, the lowest `seq` first. */
+	limit: number;
+}
+
+export interface ReadResult {
+	/** In `seq` order, each once. */
+	events: StoredEvent[];
+	/**
+	 * Topics with an `after` cursor whose position is older than what is retained: events the
+	 * client never got were dropped by the bounds. Only meaningful on the first page.
+	 */
+	expired: string[];
+}
+
+/**
+ * One connection's subscription, kept so that a later reconnect of the same session can tell
+ * which of its topics are new to it (topic safety).
+ */
+export interface SubscriptionRecord {
+	/** Unique per connection. */
+	connection: string;
+	topics: string[];
+	/** The lowest position the client can hold while on this connection. */
+	from: number;
+	/** The highest position it can reach: the head when it ended; `null` while it is open. */
+	to: number | null;
+}
+
+export interface HistoryStats {
+	epoch: string;
+	/** Highest `seq` assigned so far. */
+	head: number;
+	sessions: number;
+	/** Events retained, in session buffers and topic logs together. */
+	events: number;
+}
+
+export interface HistoryStore {
+	/** Names this store's lifetime; part of every id. A position from another epoch is a gap. */
+	epoch(): Promise<string>;
+	/** The highest `seq` assigned so far (0 before the first event). */
+	head(): Promise<number>;
+	/** Stores an event under the next `seq`. */
+	append(input: AppendInput): Promise<StoredEvent>;
+	/** Retained events of the given topics and session, merged in `seq` order. */
+	read(query: ReadQuery): Promise<ReadResult>;
+	/** Adds or replaces (by `connection`) a subscription record of `session`, creating the session. */
+	setSubscription(session: string, record: SubscriptionRecord): Promise<void>;
+	/** The session's subscription records, or `null` for a session the store does not know. */
+	subscriptions(session: string): Promise<SubscriptionRecord[] | null>;
+	stats(): Promise<HistoryStats>;
+	/** Frees timers and connections. */
+	close(): Promise<void>;
+}

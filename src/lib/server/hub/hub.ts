@@ -1,0 +1,403 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RequestEvent, RequestHandler } from '@sveltejs/kit';
+import type { SSEConnection } from '../connection.js';
+import { SSEHubError, SSEValidationError } from '../errors.js';
+import { memoryHistory } from '../history/memory.js';
+import type { HistoryStore, StoredEvent } from '../history/store.js';
+import { produceSSE, type TopicMap } from '../produce-sse.js';
+import {
+	type NewTopicHistory,
+	planReplay,
+	type ReplayPlan,
+	replayMissedMessages,
+} from '../replay.js';
+import { closeOnShutdown } from '../shutdown.js';
+import { encodeControl, serializeData, topicNameProblem } from '../wire.js';
+import {
+	cookieSession,
+	parseTopics,
+	resumePosition,
+	type SessionCookieOptions,
+} from './request.js';
+import { Subscriber } from './subscriber.js';
+
+/** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
+export type AuthorizeResult = boolean | { allowedTopics: readonly string[] };
+
+export interface HubLimits {
+	/** Topics one connection may ask for. @default 32 */
+	maxTopics?: number;
+	/** Open streams per session (tabs, devices); the next gets 429. @default 32 */
+	maxConnectionsPerSession?: number;
+	/** The `Retry-After` of a 429, in seconds. @default 5 */
+	retryAfterSeconds?: number;
+	/** Unread bytes per client before it is dropped as a slow consumer. @default 4 MiB */
+	maxBufferedBytes?: number;
+	/** Keep-alive comment interval; 0 turns them off. @default 15000 */
+	keepAliveMs?: number;
+	/** The `retry:` hint for the browser's own reconnects. @default 3000 */
+	retryMs?: number;
+	/** Events read from history per page of a replay. @default 256 */
+	replayPageSize?: number;
+}
+
+export interface SSEHubOptions<Topics extends TopicMap> {
+	/** Every topic this hub serves; requests for others get 400. */
+	topics: readonly (keyof Topics & string)[];
+	/** Where history lives. @default memoryHistory() */
+	history?: HistoryStore;
+	/**
+	 * Who the client is: return a stable id (e.g. `event.locals.user.id`), or `null` to refuse
+	 * with 401. By default a random id in an httpOnly cookie (see `cookie`).
+	 */
+	session?: (event: RequestEvent) => string | null | undefined | Promise<string | null | undefined>;
+	/** Name and lifetime of the default session cookie. */
+	cookie?: SessionCookieOptions;
+	/** May this session stream these topics? `false` is 403; `{ allowedTopics }` narrows them. */
+	authorize?: (input: {
+		event: RequestEvent;
+		session: string;
+		topics: readonly (keyof Topics & string)[];
+	}) => AuthorizeResult | Promise<AuthorizeResult>;
+	/** A Standard Schema (zod, valibot, arktype…) per topic; `publish` refuses data that fails it. */
+	schemas?: { [K in keyof Topics]?: StandardSchemaV1<unknown, Topics[K]> };
+	/** What a topic new to a client gets on connect. @default 'all' */
+	newTopicHistory?: NewTopicHistory;
+	limits?: HubLimits;
+	/** End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once. @default true */
+	closeOnSignals?: boolean;
+	/** Errors that happen inside a stream, after its response was sent. @default console.error */
+	onError?: (error: unknown) => void;
+}
+
+export interface PublishOptions {
+	/** Deliver to (and keep in the history of) this session only. */
+	session?: string;
+}
+
+export interface HubStats {
+	/** Open streams in this process. */
+	connections: number;
+	/** Sessions the history knows. */
+	sessions: number;
+	/** Events retained in history. */
+	events: number;
+	epoch: string;
+	/** Highest `seq` assigned. */
+	head: number;
+}
+
+export interface SSEHub<Topics extends TopicMap> {
+	/** The SvelteKit `GET` handler: `export const GET = hub.handler();` */
+	handler(): RequestHandler;
+	/** Validates, stores and delivers one event; resolves to its id. */
+	publish<K extends keyof Topics & string>(
+		topic: K,
+		data: Topics[K],
+		options?: PublishOptions,
+	): Promise<string>;
+	/** Cuts the open streams of one session (clients reconnect and resume); returns how many. */
+	disconnect(session: string): number;
+	stats(): Promise<HubStats>;
+	/** Ends every stream cleanly and refuses new ones. */
+	close(): Promise<void>;
+}
+
+/**
+ * One endpoint for many typed topics, with history so that a client that drops off gets
+ * exactly what it missed.
+ *
+ * ```ts
+ * // src/lib/server/events.ts
+ * export const hub = createSSEHub<{ chat: { text: string } }>({ topics: ['chat'] });
+ * // src/routes/api/events/+server.ts
+ * export const GET = hub.handler();
+ * // anywhere on the server
+ * await hub.publish('chat', { text: 'hello' });
+ * ```
+ */
+export function createSSEHub<Topics extends TopicMap>(
+	options: SSEHubOptions<Topics>,
+): SSEHub<Topics> {
+	const declared = new Set<string>(options.topics);
+	for (const topic of declared) {
+		const problem = topicNameProblem(topic);
+		if (problem)
+			throw new TypeError(`createSSEHub: topic ${JSON.stringify(topic)} is invalid: ${problem}.`);
+	}
+	if (declared.size === 0) throw new TypeError('createSSEHub: declare at least one topic.');
+
+	const ownsStore = !options.history;
+	const store = options.history ?? memoryHistory();
+	const limits = options.limits ?? {};
+	const maxTopics = limits.maxTopics ?? 32;
+	const maxConnections = limits.maxConnectionsPerSession ?? 32;
+	const onError = options.onError ?? ((error) => console.error('[svelte-sse-kit]', error));
+
+	const byTopic = new Map<string, Set<Subscriber>>();
+	const bySession = new Map<string, Set<Subscriber>>();
+	/** Streams per session, counted from the moment a request passes the limit check. */
+	const openPerSession = new Map<string, number>();
+	let closed = false;
+	const stopShutdownHook =
+		options.closeOnSignals === false ? () => {} : closeOnShutdown(closeStreams);
+
+	function addTo<K>(index: Map<K, Set<Subscriber>>, key: K, subscriber: Subscriber): void {
+		const set = index.get(key);
+		if (set) set.add(subscriber);
+		else index.set(key, new Set([subscriber]));
+	}
+
+	function removeFrom<K>(index: Map<K, Set<Subscriber>>, key: K, subscriber: Subscriber): void {
+		const set = index.get(key);
+		set?.delete(subscriber);
+		if (set?.size === 0) index.delete(key);
+	}
+
+	function release(session: string): void {
+		const count = (openPerSession.get(session) ?? 1) - 1;
+		if (count > 0) openPerSession.set(session, count);
+		else openPerSession.delete(session);
+	}
+
+	function closeStreams(): void {
+		for (const subscribers of bySession.values()) {
+			for (const subscriber of [...subscribers]) subscriber.connection.close();
+		}
+	}
+
+	async function resolveSession(event: RequestEvent): Promise<string> {
+		const session = options.session
+			? await options.session(event)
+			: cookieSession(event.cookies, event.url, options.cookie);
+		if (!session) {
+			throw new SSEHubError(
+				'unauthorized',
+				401,
+				'No session: sign in before subscribing to events.',
+			);
+		}
+		return session;
+	}
+
+	async function authorizeTopics(event: RequestEvent, session: string, topics: string[]) {
+		if (!options.authorize) return topics;
+		const verdict = await options.authorize({ event, session, topics });
+		if (verdict === true) return topics;
+		const allowed =
+			verdict === false ? [] : topics.filter((t) => verdict.allowedTopics.includes(t));
+		if (allowed.length === 0) {
+			throw new SSEHubError(
+				'forbidden',
+				403,
+				`Not allowed to subscribe to: ${topics.join(', ')}.`,
+				{
+					topics,
+				},
+			);
+		}
+		return allowed;
+	}
+
+	/** Writes the replay at the client's pace, then switches the subscriber to live. */
+	async function stream(subscriber: Subscriber, plan: ReplayPlan): Promise<void> {
+		const { connection } = subscriber;
+		if (plan.gap) connection.write(encodeControl('sse:gap', plan.gap));
+		let replayed = 0;
+		let first = true;
+		for await (const page of replayMissedMessages({
+			store,
+			session: subscriber.session,
+			cursors: plan.cursors,
+			pageSize: limits.replayPageSize,
+		})) {
+			if (connection.closed) return;
+			if (first && page.expired.length > 0) {
+				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
+			}
+			first = false;
+			for (const event of page.events) {
+				if (event.seq > subscriber.lastSeq) replayed++;
+				subscriber.send(event);
+			}
+			await connection.ready();
+		}
+		if (connection.closed) return;
+		connection.write(encodeControl('sse:ready', { replayed }));
+		subscriber.goLive();
+	}
+
+	function open(
+		session: string,
+		topics: string[],
+		plan: ReplayPlan,
+		signal: AbortSignal,
+		connectionId: string,
+	) {
+		return produceSSE<Topics>(
+			(_emit, connection: SSEConnection) => {
+				const subscriber = new Subscriber(session, topics, connection);
+				addTo(bySession, session, subscriber);
+				for (const topic of topics) addTo(byTopic, topic, subscriber);
+				stream(subscriber, plan).catch((error: unknown) => {
+					onError(error);
+					connection.abort('error');
+				});
+				return () => {
+					removeFrom(bySession, session, subscriber);
+					for (const topic of topics) removeFrom(byTopic, topic, subscriber);
+					release(session);
+					const record = {
+						connection: connectionId,
+						topics,
+						from: plan.from,
+						to: Math.max(subscriber.lastSeq, plan.position),
+					};
+					store.setSubscription(session, record).catch(onError);
+				};
+			},
+			{
+				signal,
+				keepAliveMs: limits.keepAliveMs,
+				retryMs: limits.retryMs,
+				maxBufferedBytes: limits.maxBufferedBytes,
+			},
+		);
+	}
+
+	async function connect(event: RequestEvent): Promise<Response> {
+		if (closed)
+			throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
+		const requested = parseTopics(event.url, declared, maxTopics);
+		const session = await resolveSession(event);
+		const topics = await authorizeTopics(event, session, requested);
+
+		const open_ = openPerSession.get(session) ?? 0;
+		if (open_ >= maxConnections) {
+			throw new SSEHubError(
+				'too_many_connections',
+				429,
+				`This session already has ${open_} open event streams (the limit is ${maxConnections}); close one or retry later.`,
+			);
+		}
+		openPerSession.set(session, open_ + 1);
+		try {
+			const plan = await planReplay({
+				store,
+				session,
+				topics,
+				lastEventId: resumePosition(event.request, event.url),
+				newTopicHistory: options.newTopicHistory,
+			});
+			const connectionId = crypto.randomUUID();
+			await store.setSubscription(session, {
+				connection: connectionId,
+				topics,
+				from: plan.from,
+				to: null,
+			});
+			return open(session, topics, plan, event.request.signal, connectionId);
+		} catch (cause) {
+			release(session);
+			if (cause instanceof SSEHubError) throw cause;
+			throw new SSEHubError(
+				'history_unavailable',
+				503,
+				'The event history is unavailable; retry shortly.',
+				{},
+				{ cause },
+			);
+		}
+	}
+
+	return {
+		handler() {
+			return async (event) => {
+				try {
+					return await connect(event);
+				} catch (error) {
+					if (!(error instanceof SSEHubError)) throw error;
+					if (error.status === 503) onError(error.cause ?? error);
+					const retryAfter = String(limits.retryAfterSeconds ?? 5);
+					const headers =
+						error.status === 429 || error.status === 503
+							? { 'Retry-After': retryAfter }
+							: undefined;
+					return error.toResponse(headers);
+				}
+			};
+		},
+
+		async publish(topic, data, publishOptions = {}) {
+			if (closed) throw new SSEHubError('hub_closed', 503, 'This event hub is closed.');
+			if (!declared.has(topic)) {
+				throw new SSEHubError(
+					'unknown_topic',
+					400,
+					`Unknown topic "${topic}"; declared: ${[...declared].join(', ')}.`,
+					{
+						topics: [topic],
+					},
+				);
+			}
+			let value: unknown = data;
+			const schema = options.schemas?.[topic];
+			if (schema) {
+				const result = await schema['~standard'].validate(data);
+				if (result.issues) throw new SSEValidationError(topic, result.issues);
+				value = result.value;
+			}
+			let json: string;
+			try {
+				json = serializeData(value);
+			} catch (cause) {
+				throw new SSEHubError('invalid_data', 400, (cause as Error).message, { topic }, { cause });
+			}
+			let stored: StoredEvent;
+			try {
+				stored = await store.append({ topic, data: json, session: publishOptions.session });
+			} catch (cause) {
+				throw new SSEHubError(
+					'history_unavailable',
+					503,
+					`Could not store the event: ${(cause as Error).message}`,
+					{},
+					{ cause },
+				);
+			}
+			const targets =
+				stored.session === undefined ? byTopic.get(topic) : bySession.get(stored.session);
+			for (const subscriber of targets ?? []) {
+				if (subscriber.topics.has(topic)) subscriber.deliver(stored);
+			}
+			return stored.id;
+		},
+
+		disconnect(session) {
+			const subscribers = [...(bySession.get(session) ?? [])];
+			for (const subscriber of subscribers) subscriber.connection.close();
+			return subscribers.length;
+		},
+
+		async stats() {
+			const history = await store.stats();
+			let connections = 0;
+			for (const set of bySession.values()) connections += set.size;
+			return {
+				connections,
+				sessions: history.sessions,
+				events: history.events,
+				epoch: history.epoch,
+				head: history.head,
+			};
+		},
+
+		async close() {
+			if (closed) return;
+			closed = true;
+			stopShutdownHook();
+			closeStreams();
+			if (ownsStore) await store.close();
+		},
+	};
+}

@@ -1,0 +1,78 @@
+import type { Cookies } from '@sveltejs/kit';
+import { SSEHubError } from '../errors.js';
+import { topicNameProblem } from '../wire.js';
+
+/** Reads `?topics=a&topics=b` and checks it against the declared topics. */
+export function parseTopics(url: URL, declared: ReadonlySet<string>, maxTopics: number): string[] {
+	const requested = [...new Set(url.searchParams.getAll('topics'))];
+	if (requested.length === 0) {
+		throw new SSEHubError('no_topics', 400, 'Name at least one topic: ?topics=a&topics=b.');
+	}
+	if (requested.length > maxTopics) {
+		throw new SSEHubError(
+			'too_many_topics',
+			400,
+			`${requested.length} topics requested; at most ${maxTopics} per connection.`,
+			{ topics: requested, limit: maxTopics },
+		);
+	}
+	const invalid = requested.filter((topic) => topicNameProblem(topic) !== null);
+	if (invalid.length > 0) {
+		throw new SSEHubError(
+			'invalid_topic',
+			400,
+			`Malformed topic names: ${invalid.map((t) => JSON.stringify(t)).join(', ')}. ${topicNameProblem(invalid[0])}.`,
+			{ topics: invalid },
+		);
+	}
+	const unknown = requested.filter((topic) => !declared.has(topic));
+	if (unknown.length > 0) {
+		throw new SSEHubError(
+			'unknown_topic',
+			400,
+			`Unknown topics: ${unknown.join(', ')}. This endpoint serves: ${[...declared].join(', ')}.`,
+			{ topics: unknown },
+		);
+	}
+	return requested;
+}
+
+/**
+ * The client's resume position: the `Last-Event-ID` header (sent by the browser on its own
+ * reconnects) wins over the `lastEventId` query parameter (sent by a client that opens a new
+ * `EventSource`, which cannot set headers).
+ */
+export function resumePosition(request: Request, url: URL): string | null {
+	return request.headers.get('last-event-id') || url.searchParams.get('lastEventId') || null;
+}
+
+export interface SessionCookieOptions {
+	/** @default 'sse_session' */
+	name?: string;
+	/** @default 2592000 (30 days) */
+	maxAgeSeconds?: number;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * The default session: a random id in an httpOnly, SameSite=Lax cookie, created on the first
+ * connection. An id that is not one we could have made is replaced, not trusted.
+ */
+export function cookieSession(
+	cookies: Cookies,
+	url: URL,
+	{ name = 'sse_session', maxAgeSeconds = 30 * 24 * 3600 }: SessionCookieOptions = {},
+): string {
+	const existing = cookies.get(name);
+	if (existing && SESSION_ID.test(existing)) return existing;
+	const id = crypto.randomUUID();
+	cookies.set(name, id, {
+		path: '/',
+		httpOnly: true,
+		sameSite: 'lax',
+		secure: url.protocol === 'https:',
+		maxAge: maxAgeSeconds,
+	});
+	return id;
+}

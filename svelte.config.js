@@ -1,0 +1,17 @@
+import adapter from '@sveltejs/adapter-node';
+import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+
+/** @type {import('@sveltejs/kit').Config} */
+const config = {
+	preprocess: vitePreprocess(),
+	kit: {
+		adapter: adapter(),
+		// The demo imports the library by its package name, exactly as an app that installed it would.
+		alias: {
+			'svelte-sse-kit': 'src/lib/index.ts',
+			'svelte-sse-kit/server': 'src/lib/server/index.ts',
+		},
+	},
+};
+
+export default config;
