@@ -60,6 +60,7 @@ export class SSEConnection {
 
 	#controller!: ReadableStreamDefaultController<Uint8Array>;
 	#closed = false;
+	#reason: CloseReason = 'server';
 	#ended = new AbortController();
 	#keepAlive: ReturnType<typeof setInterval> | undefined;
 	#cleanups: Array<(reason: CloseReason) => void> = [];
@@ -117,11 +118,21 @@ export class SSEConnection {
 		this.#controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
 		const buffered = this.bufferedBytes;
 		if (buffered > this.#maxBufferedBytes) {
-			this.#options.onSlowConsumer?.({ bufferedBytes: buffered, limit: this.#maxBufferedBytes });
+			try {
+				this.#options.onSlowConsumer?.({ bufferedBytes: buffered, limit: this.#maxBufferedBytes });
+			} catch (error) {
+				// `write` never throws: a failing hook must not leave the connection open and growing.
+				console.error('[svelte-sse-kit] onSlowConsumer threw:', error);
+			}
 			this.#end('slow-consumer');
 			return false;
 		}
 		return true;
+	}
+
+	/** Whether the client has room for more before the high-water mark (paced writers check it). */
+	get hasRoom(): boolean {
+		return !this.#closed && (this.#controller.desiredSize ?? 0) > 0;
 	}
 
 	/**
@@ -130,13 +141,13 @@ export class SSEConnection {
 	 * replay, await it between chunks so they go at the pace the client reads.
 	 */
 	ready(): Promise<void> {
-		if (this.#closed || (this.#controller.desiredSize ?? 0) > 0) return Promise.resolve();
+		if (this.#closed || this.hasRoom) return Promise.resolve();
 		return new Promise((resolve) => this.#demand.push(resolve));
 	}
 
 	/** Runs `fn` once when the connection ends (at once if it already has). */
 	onClose(fn: (reason: CloseReason) => void): void {
-		if (this.#closed) fn('server');
+		if (this.#closed) runCleanup(fn, this.#reason);
 		else this.#cleanups.push(fn);
 	}
 
@@ -159,6 +170,7 @@ export class SSEConnection {
 	#end(reason: CloseReason): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		this.#reason = reason;
 		clearInterval(this.#keepAlive);
 		this.#options.signal?.removeEventListener('abort', this.#onRequestAbort);
 		try {
@@ -172,13 +184,16 @@ export class SSEConnection {
 		this.#ended.abort(reason);
 		const cleanups = this.#cleanups;
 		this.#cleanups = [];
-		for (const cleanup of cleanups) {
-			try {
-				cleanup(reason);
-			} catch (error) {
-				// One failing cleanup must not skip the others, nor crash the server from a stream callback.
-				console.error('[svelte-sse-kit] an SSE cleanup callback threw:', error);
-			}
-		}
+		for (const cleanup of cleanups) runCleanup(cleanup, reason);
+	}
+}
+
+function runCleanup(cleanup: (reason: CloseReason) => void, reason: CloseReason): void {
+	try {
+		cleanup(reason);
+	} catch (error) {
+		// One failing cleanup must not skip the others, nor crash the server from a stream callback
+		// (or, run late by `onClose`, from the promise of an async producer).
+		console.error('[svelte-sse-kit] an SSE cleanup callback threw:', error);
 	}
 }

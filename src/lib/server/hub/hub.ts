@@ -66,6 +66,8 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 	limits?: HubLimits;
 	/** End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once. @default true */
 	closeOnSignals?: boolean;
+	/** Called when a client is dropped for leaving `limits.maxBufferedBytes` unread (for metrics). */
+	onSlowConsumer?: (info: { session: string; bufferedBytes: number; limit: number }) => void;
 	/** Errors that happen inside a stream, after its response was sent. @default console.error */
 	onError?: (error: unknown) => void;
 }
@@ -217,10 +219,12 @@ export function createSSEHub<Topics extends TopicMap>(
 			}
 			first = false;
 			for (const event of page.events) {
+				// At the client's pace: a replay larger than the buffer limit must not trip it.
+				if (!connection.hasRoom) await connection.ready();
+				if (connection.closed) return;
 				if (event.seq > subscriber.lastSeq) replayed++;
 				subscriber.send(event);
 			}
-			await connection.ready();
 		}
 		if (connection.closed) return;
 		connection.write(encodeControl('sse:ready', { replayed }));
@@ -261,6 +265,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				keepAliveMs: limits.keepAliveMs,
 				retryMs: limits.retryMs,
 				maxBufferedBytes: limits.maxBufferedBytes,
+				onSlowConsumer: (info) => options.onSlowConsumer?.({ session, ...info }),
 			},
 		);
 	}

@@ -1,0 +1,102 @@
+/**
+ * The hub driven directly through its handler, reading the response body at a pace the test
+ * controls: the stream's own queue is then the only buffer, so the replay truly waits on the
+ * client and the hand-off from replay to live can be observed.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { requestEvent } from '../../../../tests/helpers/hub-server.js';
+import { memoryHistory } from '../history/memory.js';
+import { createSSEHub, type SSEHub } from './hub.js';
+
+type Topics = { logs: { n: number; pad?: string } };
+let hub: SSEHub<Topics> | undefined;
+
+afterEach(async () => {
+	await hub?.close();
+	hub = undefined;
+});
+
+/** Reads a body event by event, only when asked to. */
+function pacedReader(body: ReadableStream<Uint8Array>) {
+	const reader = body.getReader();
+	const decoder = new TextDecoder();
+	const events: EventSourceMessage[] = [];
+	const parser = createParser({ onEvent: (event) => events.push(event) });
+	return {
+		events,
+		async readUntil(predicate: () => boolean, maxChunks = 100_000) {
+			for (let chunks = 0; !predicate(); chunks++) {
+				let timer: ReturnType<typeof setTimeout> | undefined;
+				const stalled = new Promise<never>((_, reject) => {
+					timer = setTimeout(
+						() => reject(new Error(`no data for 5 s after ${events.length} events`)),
+						5000,
+					);
+				});
+				const { value, done } = await Promise.race([reader.read(), stalled]).finally(() =>
+					clearTimeout(timer),
+				);
+				if (done || chunks > maxChunks)
+					throw new Error(`stream ended after ${events.length} events`);
+				parser.feed(decoder.decode(value, { stream: true }));
+			}
+		},
+		cancel: () => reader.cancel(),
+	};
+}
+
+async function connect(h: SSEHub<Topics>, query: string) {
+	const response = await h.handler()(requestEvent(new Request(`http://127.0.0.1/events?${query}`)));
+	if (!response.body) throw new Error(`no body (status ${response.status})`);
+	return pacedReader(response.body);
+}
+
+describe('replay to live hand-off', () => {
+	it('events published while a replay waits on a slow client come once, in order, after it', async () => {
+		hub = createSSEHub<Topics>({
+			topics: ['logs'],
+			history: memoryHistory({ maxLength: 5000 }),
+			closeOnSignals: false,
+			limits: { replayPageSize: 50 },
+		});
+		const pad = 'p'.repeat(1024);
+		const history: string[] = [];
+		for (let n = 0; n < 1000; n++) history.push(await hub.publish('logs', { n, pad }));
+
+		const client = await connect(hub, 'topics=logs');
+		await client.readUntil(() => client.events.length >= 100);
+		const live: string[] = [];
+		for (let n = 1000; n < 1050; n++) live.push(await hub.publish('logs', { n }));
+		await client.readUntil(
+			() =>
+				client.events.some((e) => e.event === 'sse:ready') &&
+				client.events.filter((e) => e.event === 'logs').length >= history.length + live.length,
+		);
+		const logs = client.events.filter((e) => e.event === 'logs').map((e) => e.id);
+		expect(logs).toEqual([...history, ...live]);
+		// Whatever the store held when the replay read it counts as replayed; the rest was held back.
+		const ready = client.events.find((e) => e.event === 'sse:ready');
+		expect(JSON.parse(ready?.data ?? '{}').replayed).toBeGreaterThanOrEqual(history.length);
+		await client.cancel();
+	});
+
+	it('a replay never fills the stream past its high-water mark, whatever its size', async () => {
+		hub = createSSEHub<Topics>({
+			topics: ['logs'],
+			history: memoryHistory({ maxLength: 5000 }),
+			closeOnSignals: false,
+			limits: { maxBufferedBytes: 96 * 1024 },
+		});
+		const pad = 'q'.repeat(1024);
+		for (let n = 0; n < 3000; n++) await hub.publish('logs', { n, pad });
+		const client = await connect(hub, 'topics=logs');
+		// Read nothing for a while: the replay must stop at the stream's high-water mark, not run
+		// on into the buffer limit (which would drop the client and make it reconnect forever).
+		for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+		expect((await hub.stats()).connections).toBe(1);
+		await client.readUntil(() => client.events.some((e) => e.event === 'sse:ready'));
+		expect(client.events.filter((e) => e.event === 'logs')).toHaveLength(3000);
+		await client.cancel();
+	});
+});
