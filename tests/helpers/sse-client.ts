@@ -2,7 +2,7 @@
  * A test client on the real `eventsource` package (a WHATWG-conformant EventSource), with a
  * cookie jar so reconnects keep their session as a browser's would, and a log of what arrived.
  */
-import { EventSource, type FetchLikeInit } from 'eventsource';
+import { EventSource, type EventSourceFetchInit } from 'eventsource';
 
 export interface Received {
 	type: string;
@@ -12,7 +12,7 @@ export interface Received {
 
 /** `fetch` that keeps cookies across requests, like a browser does for same-origin EventSource. */
 export function cookieFetch(jar: Map<string, string> = new Map()) {
-	const wrapped = async (url: string | URL, init?: FetchLikeInit) => {
+	const wrapped = async (url: string | URL, init?: EventSourceFetchInit) => {
 		const headers = new Headers(init?.headers);
 		if (jar.size > 0) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
 		const response = await fetch(url, { ...init, headers });
