@@ -15,6 +15,8 @@ export type {
 	SubscriptionRecord,
 	TopicCursor,
 } from './history/store.js';
+export { createSSEHub } from './hub/hub.js';
+export type { SessionCookieOptions } from './hub/request.js';
 export type {
 	AuthorizeResult,
 	HubLimits,
@@ -22,9 +24,7 @@ export type {
 	PublishOptions,
 	SSEHub,
 	SSEHubOptions,
-} from './hub/hub.js';
-export { createSSEHub } from './hub/hub.js';
-export type { SessionCookieOptions } from './hub/request.js';
+} from './hub/types.js';
 export type {
 	Cleanup,
 	Emit,

@@ -7,7 +7,8 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestEvent } from '../../../../tests/helpers/hub-server.js';
 import { memoryHistory } from '../history/memory.js';
-import { createSSEHub, type SSEHub } from './hub.js';
+import { createSSEHub } from './hub.js';
+import type { SSEHub } from './types.js';
 
 type Topics = { logs: { n: number; pad?: string } };
 let hub: SSEHub<Topics> | undefined;

@@ -1,109 +1,15 @@
-import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { RequestEvent, RequestHandler } from '@sveltejs/kit';
+import type { RequestEvent } from '@sveltejs/kit';
 import type { SSEConnection } from '../connection.js';
 import { SSEHubError, SSEValidationError } from '../errors.js';
 import { memoryHistory } from '../history/memory.js';
-import type { HistoryStore, StoredEvent } from '../history/store.js';
+import type { StoredEvent } from '../history/store.js';
 import { produceSSE, type TopicMap } from '../produce-sse.js';
-import {
-	type NewTopicHistory,
-	planReplay,
-	type ReplayPlan,
-	replayMissedMessages,
-} from '../replay.js';
+import { planReplay, type ReplayPlan, replayMissedMessages } from '../replay.js';
 import { closeOnShutdown } from '../shutdown.js';
 import { encodeControl, serializeData, topicNameProblem } from '../wire.js';
-import {
-	cookieSession,
-	parseTopics,
-	resumePosition,
-	type SessionCookieOptions,
-} from './request.js';
+import { cookieSession, parseTopics, resumePosition } from './request.js';
 import { Subscriber } from './subscriber.js';
-
-/** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
-export type AuthorizeResult = boolean | { allowedTopics: readonly string[] };
-
-export interface HubLimits {
-	/** Topics one connection may ask for. @default 32 */
-	maxTopics?: number;
-	/** Open streams per session (tabs, devices); the next gets 429. @default 32 */
-	maxConnectionsPerSession?: number;
-	/** The `Retry-After` of a 429, in seconds. @default 5 */
-	retryAfterSeconds?: number;
-	/** Unread bytes per client before it is dropped as a slow consumer. @default 4 MiB */
-	maxBufferedBytes?: number;
-	/** Keep-alive comment interval; 0 turns them off. @default 15000 */
-	keepAliveMs?: number;
-	/** The `retry:` hint for the browser's own reconnects. @default 3000 */
-	retryMs?: number;
-	/** Events read from history per page of a replay. @default 256 */
-	replayPageSize?: number;
-}
-
-export interface SSEHubOptions<Topics extends TopicMap> {
-	/** Every topic this hub serves; requests for others get 400. */
-	topics: readonly (keyof Topics & string)[];
-	/** Where history lives. @default memoryHistory() */
-	history?: HistoryStore;
-	/**
-	 * Who the client is: return a stable id (e.g. `event.locals.user.id`), or `null` to refuse
-	 * with 401. By default a random id in an httpOnly cookie (see `cookie`).
-	 */
-	session?: (event: RequestEvent) => string | null | undefined | Promise<string | null | undefined>;
-	/** Name and lifetime of the default session cookie. */
-	cookie?: SessionCookieOptions;
-	/** May this session stream these topics? `false` is 403; `{ allowedTopics }` narrows them. */
-	authorize?: (input: {
-		event: RequestEvent;
-		session: string;
-		topics: readonly (keyof Topics & string)[];
-	}) => AuthorizeResult | Promise<AuthorizeResult>;
-	/** A Standard Schema (zod, valibot, arktype…) per topic; `publish` refuses data that fails it. */
-	schemas?: { [K in keyof Topics]?: StandardSchemaV1<unknown, Topics[K]> };
-	/** What a topic new to a client gets on connect. @default 'all' */
-	newTopicHistory?: NewTopicHistory;
-	limits?: HubLimits;
-	/** End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once. @default true */
-	closeOnSignals?: boolean;
-	/** Called when a client is dropped for leaving `limits.maxBufferedBytes` unread (for metrics). */
-	onSlowConsumer?: (info: { session: string; bufferedBytes: number; limit: number }) => void;
-	/** Errors that happen inside a stream, after its response was sent. @default console.error */
-	onError?: (error: unknown) => void;
-}
-
-export interface PublishOptions {
-	/** Deliver to (and keep in the history of) this session only. */
-	session?: string;
-}
-
-export interface HubStats {
-	/** Open streams in this process. */
-	connections: number;
-	/** Sessions the history knows. */
-	sessions: number;
-	/** Events retained in history. */
-	events: number;
-	epoch: string;
-	/** Highest `seq` assigned. */
-	head: number;
-}
-
-export interface SSEHub<Topics extends TopicMap> {
-	/** The SvelteKit `GET` handler: `export const GET = hub.handler();` */
-	handler(): RequestHandler;
-	/** Validates, stores and delivers one event; resolves to its id. */
-	publish<K extends keyof Topics & string>(
-		topic: K,
-		data: Topics[K],
-		options?: PublishOptions,
-	): Promise<string>;
-	/** Cuts the open streams of one session (clients reconnect and resume); returns how many. */
-	disconnect(session: string): number;
-	stats(): Promise<HubStats>;
-	/** Ends every stream cleanly and refuses new ones. */
-	close(): Promise<void>;
-}
+import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
  * One endpoint for many typed topics, with history so that a client that drops off gets
@@ -294,6 +200,9 @@ export function createSSEHub<Topics extends TopicMap>(
 				lastEventId: resumePosition(event.request, event.url),
 				newTopicHistory: options.newTopicHistory,
 			});
+			if (closed) {
+				throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
+			}
 			const connectionId = crypto.randomUUID();
 			await store.setSubscription(session, {
 				connection: connectionId,

@@ -1,0 +1,90 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RequestEvent, RequestHandler } from '@sveltejs/kit';
+import type { HistoryStore } from '../history/store.js';
+import type { TopicMap } from '../produce-sse.js';
+import type { NewTopicHistory } from '../replay.js';
+import type { SessionCookieOptions } from './request.js';
+
+/** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
+export type AuthorizeResult = boolean | { allowedTopics: readonly string[] };
+
+export interface HubLimits {
+	/** Topics one connection may ask for. @default 32 */
+	maxTopics?: number;
+	/** Open streams per session (tabs, devices); the next gets 429. @default 32 */
+	maxConnectionsPerSession?: number;
+	/** The `Retry-After` of a 429, in seconds. @default 5 */
+	retryAfterSeconds?: number;
+	/** Unread bytes per client before it is dropped as a slow consumer. @default 4 MiB */
+	maxBufferedBytes?: number;
+	/** Keep-alive comment interval; 0 turns them off. @default 15000 */
+	keepAliveMs?: number;
+	/** The `retry:` hint for the browser's own reconnects. @default 3000 */
+	retryMs?: number;
+	/** Events read from history per page of a replay. @default 256 */
+	replayPageSize?: number;
+}
+
+export interface SSEHubOptions<Topics extends TopicMap> {
+	/** Every topic this hub serves; requests for others get 400. */
+	topics: readonly (keyof Topics & string)[];
+	/** Where history lives. @default memoryHistory() */
+	history?: HistoryStore;
+	/**
+	 * Who the client is: return a stable id (e.g. `event.locals.user.id`), or `null` to refuse
+	 * with 401. By default a random id in an httpOnly cookie (see `cookie`).
+	 */
+	session?: (event: RequestEvent) => string | null | undefined | Promise<string | null | undefined>;
+	/** Name and lifetime of the default session cookie. */
+	cookie?: SessionCookieOptions;
+	/** May this session stream these topics? `false` is 403; `{ allowedTopics }` narrows them. */
+	authorize?: (input: {
+		event: RequestEvent;
+		session: string;
+		topics: readonly (keyof Topics & string)[];
+	}) => AuthorizeResult | Promise<AuthorizeResult>;
+	/** A Standard Schema (zod, valibot, arktype…) per topic; `publish` refuses data that fails it. */
+	schemas?: { [K in keyof Topics]?: StandardSchemaV1<unknown, Topics[K]> };
+	/** What a topic new to a client gets on connect. @default 'all' */
+	newTopicHistory?: NewTopicHistory;
+	limits?: HubLimits;
+	/** End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once. @default true */
+	closeOnSignals?: boolean;
+	/** Called when a client is dropped for leaving `limits.maxBufferedBytes` unread (for metrics). */
+	onSlowConsumer?: (info: { session: string; bufferedBytes: number; limit: number }) => void;
+	/** Errors that happen inside a stream, after its response was sent. @default console.error */
+	onError?: (error: unknown) => void;
+}
+
+export interface PublishOptions {
+	/** Deliver to (and keep in the history of) this session only. */
+	session?: string;
+}
+
+export interface HubStats {
+	/** Open streams in this process. */
+	connections: number;
+	/** Sessions the history knows. */
+	sessions: number;
+	/** Events retained in history. */
+	events: number;
+	epoch: string;
+	/** Highest `seq` assigned. */
+	head: number;
+}
+
+export interface SSEHub<Topics extends TopicMap> {
+	/** The SvelteKit `GET` handler: `export const GET = hub.handler();` */
+	handler(): RequestHandler;
+	/** Validates, stores and delivers one event; resolves to its id. */
+	publish<K extends keyof Topics & string>(
+		topic: K,
+		data: Topics[K],
+		options?: PublishOptions,
+	): Promise<string>;
+	/** Cuts the open streams of one session (clients reconnect and resume); returns how many. */
+	disconnect(session: string): number;
+	stats(): Promise<HubStats>;
+	/** Ends every stream cleanly and refuses new ones. */
+	close(): Promise<void>;
+}
