@@ -7,9 +7,10 @@ const config = {
 	kit: {
 		adapter: adapter(),
 		// The demo imports the library by its package name, exactly as an app that installed it would.
+		// (The longer name first: Vite matches an alias as a prefix.)
 		alias: {
-			'svelte-sse-kit': 'src/lib/index.ts',
 			'svelte-sse-kit/server': 'src/lib/server/index.ts',
+			'svelte-sse-kit': 'src/lib/index.ts',
 		},
 	},
 };

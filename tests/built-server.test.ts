@@ -1,0 +1,258 @@
+/**
+ * The demo app as it ships: `node build` (adapter-node) in a child process, spoken to over real
+ * HTTP by real clients (fetch, node:http, the `eventsource` package).
+ */
+import http from 'node:http';
+import { EventSource } from 'eventsource';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BuiltApp, startBuiltApp } from './helpers/built-app.js';
+
+let app: BuiltApp | undefined;
+afterEach(async () => {
+	await app?.stop();
+	app = undefined;
+});
+
+/** Rejects with `message` when `promise` has not settled within `ms`. */
+function within<T>(promise: Promise<T>, ms: number, message: string | (() => string)): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		const text = () => (typeof message === 'string' ? message : message());
+		timer = setTimeout(() => reject(new Error(`${text()} (waited ${ms} ms)`)), ms);
+	});
+	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+type StreamEnd = { done: true } | { error: string };
+
+interface RawStream {
+	response: Response;
+	events: EventSourceMessage[];
+	/** The first event (already received or still to come) that matches. */
+	next(match: (event: EventSourceMessage) => boolean, ms?: number): Promise<EventSourceMessage>;
+	/** How the body ended: `{ done: true }` for a clean end of stream, else the read error. */
+	end: Promise<StreamEnd>;
+	/** Hangs up (as a closed tab would). */
+	close(): void;
+}
+
+/** An SSE stream read with plain fetch, so the test sees exactly how the body ends. */
+async function openStream(url: string): Promise<RawStream> {
+	const controller = new AbortController();
+	const response = await fetch(url, {
+		headers: { accept: 'text/event-stream' },
+		signal: controller.signal,
+	});
+	expect(response.status).toBe(200);
+	const body = response.body;
+	if (!body) throw new Error(`No body from ${url}`);
+	const events: EventSourceMessage[] = [];
+	const waiters = new Set<() => void>();
+	const parser = createParser({
+		onEvent(event) {
+			events.push(event);
+			for (const wake of [...waiters]) wake();
+		},
+	});
+	const end = (async (): Promise<StreamEnd> => {
+		const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) return { done: true };
+				parser.feed(value);
+			}
+		} catch (error) {
+			return { error: String((error as Error).cause ?? error) };
+		}
+	})();
+	return {
+		response,
+		events,
+		end,
+		close: () => controller.abort(),
+		next(match, ms = 5000) {
+			const found = new Promise<EventSourceMessage>((resolve) => {
+				const check = () => {
+					const event = events.find(match);
+					if (event) {
+						waiters.delete(check);
+						resolve(event);
+					}
+				};
+				waiters.add(check);
+				check();
+			});
+			return within(found, ms, `No matching event on ${url}`);
+		},
+	};
+}
+
+/** A GET over node:http, which shows the response's raw header lines (fetch merges them). */
+function rawGet(
+	url: string,
+	headers: http.OutgoingHttpHeaders,
+): Promise<{ response: http.IncomingMessage; close(): void }> {
+	return new Promise((resolve, reject) => {
+		const request = http.get(url, { agent: false, headers }, (response) => {
+			resolve({ response, close: () => request.destroy() });
+		});
+		request.on('error', reject);
+	});
+}
+
+/** The values of every raw header line called `name`. */
+function headerLines(response: http.IncomingMessage, name: string): string[] {
+	const values: string[] = [];
+	const raw = response.rawHeaders;
+	for (let i = 0; i < raw.length; i += 2) {
+		if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] ?? '');
+	}
+	return values;
+}
+
+describe('the built app (node build)', () => {
+	it('exits with code 0 within 3 s of SIGTERM while SSE streams are open, ending them cleanly', async ({
+		annotate,
+	}) => {
+		const started = await startBuiltApp();
+		app = started;
+		const streams = await Promise.all([
+			openStream(`${started.url}/api/events?topics=clock`),
+			openStream(`${started.url}/api/events?topics=clock&topics=notes`),
+		]);
+		await Promise.all(streams.map((stream) => stream.next((e) => e.event === 'clock')));
+
+		const signalled = performance.now();
+		// adapter-node waits up to SHUTDOWN_TIMEOUT (30 s) for open connections: without the hub
+		// ending its streams on the signal, this would time out, not merely be slow.
+		const exit = await within(
+			started.kill('SIGTERM'),
+			10_000,
+			() => `node build still running after SIGTERM.\nstderr:\n${started.stderr()}`,
+		);
+		const elapsed = exit.at - signalled;
+		await annotate(`exited ${Math.round(elapsed)} ms after SIGTERM`);
+
+		expect(exit.code, `stderr:\n${started.stderr()}`).toBe(0);
+		expect(exit.signal).toBeNull();
+		expect(elapsed, `exited ${Math.round(elapsed)} ms after SIGTERM`).toBeLessThan(3000);
+		// Each stream ended as a finished response (the hub closed it), not as a cut connection.
+		for (const stream of streams) {
+			expect(await within(stream.end, 2000, 'stream did not end')).toEqual({ done: true });
+		}
+		expect(started.stderr()).toBe('');
+	});
+
+	it('sends the SSE headers the protocol promises, and no Connection header of its own', async () => {
+		app = await startBuiltApp();
+		const url = `${app.url}/api/events?topics=clock`;
+
+		const keepAlive = await rawGet(url, { connection: 'keep-alive' });
+		try {
+			const { response } = keepAlive;
+			expect(response.statusCode).toBe(200);
+			expect(headerLines(response, 'content-type')).toEqual(['text/event-stream; charset=utf-8']);
+			expect(headerLines(response, 'cache-control')).toEqual(['no-cache, no-transform']);
+			// Set by the library: adapter-node adds it only for a bare `text/event-stream`, and one
+			// line means the two never both add it.
+			expect(headerLines(response, 'x-accel-buffering')).toEqual(['no']);
+			expect(headerLines(response, 'content-length')).toEqual([]);
+			// The app sends no `Connection` header (HTTP/2 forbids it; Safari drops such streams).
+			// Node's HTTP/1.1 server still writes its own hop-by-hop `Connection: keep-alive`, with its
+			// `Keep-Alive: timeout=5` companion, because the client asked for a persistent connection.
+			// Over HTTP/2 Node writes none. What proves the app is not the author: Node answers what
+			// the client asked for (below), whereas a header set by the app is sent verbatim instead.
+			expect(headerLines(response, 'connection')).toEqual(['keep-alive']);
+			expect(headerLines(response, 'keep-alive')).toEqual(['timeout=5']);
+		} finally {
+			keepAlive.close();
+		}
+
+		const close = await rawGet(url, { connection: 'close' });
+		try {
+			expect(close.response.statusCode).toBe(200);
+			expect(headerLines(close.response, 'connection')).toEqual(['close']);
+			expect(headerLines(close.response, 'keep-alive')).toEqual([]);
+		} finally {
+			close.close();
+		}
+	});
+
+	it('sets the session cookie on the first GET, and delivers a POSTed note with an <epoch>-<seq> id', async () => {
+		const started = await startBuiltApp();
+		app = started;
+		const endpoint = `${started.url}/api/events`;
+
+		// The first GET makes a session and says so in a cookie; a GET that sends it back keeps it.
+		const first = await openStream(`${endpoint}?topics=notes`);
+		const cookies = first.response.headers.getSetCookie();
+		expect(cookies).toHaveLength(1);
+		const cookie = cookies[0] ?? '';
+		expect(cookie).toMatch(/^sse_session=[A-Za-z0-9_-]{16,128};/);
+		expect(cookie).toMatch(/;\s*HttpOnly(;|$)/i);
+		expect(cookie).toMatch(/;\s*SameSite=Lax(;|$)/i);
+		expect(cookie).toMatch(/;\s*Path=\/(;|$)/i);
+		// ORIGIN is http://…, so the cookie must not be `Secure` (a browser would then drop it).
+		expect(cookie).not.toMatch(/;\s*Secure(;|$)/i);
+		const again = await fetch(`${endpoint}?topics=notes`, {
+			headers: { cookie: cookie.split(';')[0] ?? '' },
+		});
+		expect(again.status).toBe(200);
+		expect(again.headers.getSetCookie()).toEqual([]);
+		await again.body?.cancel();
+		first.close();
+
+		// A real EventSource client, live on both topics.
+		const source = new EventSource(`${endpoint}?topics=clock&topics=notes`);
+		try {
+			const seen = (type: string) =>
+				new Promise<MessageEvent>((resolve) => {
+					source.addEventListener(type, (event) => resolve(event), { once: true });
+				});
+			const ready = seen('sse:ready');
+			const tick = seen('clock');
+			await within(ready, 5000, 'no sse:ready');
+			const clock = await within(tick, 5000, 'no clock event');
+
+			const note = seen('notes');
+			const text = `hello from the test ${Date.now()}`;
+			const posted = await fetch(endpoint, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ text }),
+			});
+			expect(posted.status).toBe(200);
+			const { id } = (await posted.json()) as { id: string };
+
+			const event = await within(note, 5000, 'the POSTed note never arrived');
+			expect(JSON.parse(event.data)).toEqual({ text });
+			expect(event.lastEventId).toBe(id);
+			const ID = /^([^-\s]+)-([1-9]\d*)$/;
+			const [, epoch, seq] = ID.exec(event.lastEventId) ?? [];
+			const [, clockEpoch, clockSeq] = ID.exec(clock.lastEventId) ?? [];
+			expect(epoch, `id ${event.lastEventId}`).toBeTruthy();
+			// One hub-wide sequence: the note comes after the tick it followed, in the same epoch.
+			expect(epoch).toBe(clockEpoch);
+			expect(Number(seq)).toBeGreaterThan(Number(clockSeq));
+		} finally {
+			source.close();
+		}
+	});
+
+	it('fails with a clear message when the server cannot start', async () => {
+		// A port that is already taken: adapter-node cannot listen, and says why on stderr.
+		const blocker = http.createServer();
+		await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+		const address = blocker.address();
+		const port = typeof address === 'object' && address ? address.port : 0;
+		try {
+			await expect(startBuiltApp({ env: { PORT: String(port) } })).rejects.toThrow(
+				/exited \(code 1.*\n[\s\S]*EADDRINUSE/,
+			);
+		} finally {
+			blocker.close();
+		}
+	});
+});

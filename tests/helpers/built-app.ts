@@ -1,0 +1,162 @@
+/**
+ * Starts the production build (`node build`, adapter-node) as a child process on a free
+ * 127.0.0.1 port, waits until it answers HTTP, and stops it again.
+ *
+ * ```ts
+ * let app: BuiltApp;
+ * beforeEach(async () => { app = await startBuiltApp(); });
+ * afterEach(() => app.stop());
+ * ```
+ *
+ * `npm test` runs `vite build` first; when running a single file, run `npm run build` yourself.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface BuiltAppOptions {
+	/** Extra environment for the server (e.g. `SHUTDOWN_TIMEOUT`); overrides the defaults below. */
+	env?: Record<string, string>;
+	/** How long the server may take to answer HTTP. @default 5000 */
+	readyTimeoutMs?: number;
+}
+
+export interface ExitInfo {
+	code: number | null;
+	signal: NodeJS.Signals | null;
+	/** `performance.now()` when the child's 'exit' event fired. */
+	at: number;
+}
+
+export interface BuiltApp {
+	/** `http://127.0.0.1:<port>` */
+	url: string;
+	port: number;
+	child: ChildProcess;
+	/** Everything the server wrote so far. */
+	stdout(): string;
+	stderr(): string;
+	/** Resolves when the process exits (never rejects). */
+	exited: Promise<ExitInfo>;
+	/** Sends a signal (SIGTERM by default) and resolves with the exit. */
+	kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+	/** Ends the process for sure (SIGKILL if it is still running); safe to call twice. */
+	stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+// A safety net for a test runner that dies mid-test: no server outlives it.
+process.once('exit', () => {
+	for (const child of running) child.kill('SIGKILL');
+});
+
+/** A port nothing listens on right now: the one the OS gives to a listener on port 0. */
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.unref();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			const port = typeof address === 'object' && address ? address.port : 0;
+			server.close(() => (port ? resolve(port) : reject(new Error('No port from the OS.'))));
+		});
+	});
+}
+
+export async function startBuiltApp(options: BuiltAppOptions = {}): Promise<BuiltApp> {
+	const entry = join(repoRoot, 'build', 'index.js');
+	if (!existsSync(entry)) {
+		throw new Error(
+			`${entry} does not exist: build the app first with \`npm run build\` (\`npm test\` does it for you).`,
+		);
+	}
+	const port = await freePort();
+	const url = `http://127.0.0.1:${port}`;
+	const child = spawn(process.execPath, ['build'], {
+		cwd: repoRoot,
+		env: {
+			...process.env,
+			NODE_ENV: 'production',
+			HOST: '127.0.0.1',
+			PORT: String(port),
+			// Without ORIGIN (or PROTOCOL_HEADER) adapter-node assumes https, so `url.protocol` would
+			// be 'https:' on this plain-http server (and cookies would get `Secure`).
+			ORIGIN: url,
+			...options.env,
+		},
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	running.add(child);
+	let out = '';
+	let err = '';
+	child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+		out += chunk;
+	});
+	child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+		err += chunk;
+	});
+	const exited = new Promise<ExitInfo>((resolve) => {
+		child.once('exit', (code, signal) => {
+			running.delete(child);
+			resolve({ code, signal, at: performance.now() });
+		});
+		child.once('error', (error) => {
+			running.delete(child);
+			err += `\n[spawn error] ${error.message}`;
+			resolve({ code: null, signal: null, at: performance.now() });
+		});
+	});
+	// An object, so TypeScript does not narrow it to `null` for good in the loop below.
+	const state: { exit: ExitInfo | null } = { exit: null };
+	void exited.then((info) => {
+		state.exit = info;
+	});
+
+	const app: BuiltApp = {
+		url,
+		port,
+		child,
+		stdout: () => out,
+		stderr: () => err,
+		exited,
+		kill(signal = 'SIGTERM') {
+			if (!state.exit) child.kill(signal);
+			return exited;
+		},
+		async stop() {
+			if (!state.exit) child.kill('SIGKILL');
+			await exited;
+		},
+	};
+
+	const timeout = options.readyTimeoutMs ?? 5000;
+	const deadline = performance.now() + timeout;
+	for (;;) {
+		if (state.exit) {
+			const { code, signal } = state.exit;
+			throw new Error(
+				`\`node build\` exited (code ${code}, signal ${signal}) before answering on ${url}.\nstderr:\n${err || '(empty)'}\nstdout:\n${out || '(empty)'}`,
+			);
+		}
+		try {
+			// Any HTTP answer will do: the server is listening and the app is loaded.
+			const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+			await response.body?.cancel();
+			return app;
+		} catch {
+			// not listening yet
+		}
+		if (performance.now() > deadline) {
+			await app.stop();
+			throw new Error(
+				`\`node build\` did not answer HTTP on ${url} within ${timeout} ms.\nstderr:\n${err || '(empty)'}\nstdout:\n${out || '(empty)'}`,
+			);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}
