@@ -1,3 +1,2 @@
-// Entry point safe for the browser. Server code lives in 'svelte-sse-kit/server'.
-export type { SSEMessage, TopicMap } from './server/produce-sse.js';
-export type { GapReason } from './server/replay.js';
+// The browser side of svelte-sse-kit. Server code lives in 'svelte-sse-kit/server'.
+export * from './client/index.js';
