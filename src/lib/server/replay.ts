@@ -105,11 +105,18 @@ export async function* replayMissedMessages({
 		yield page;
 		const last = page.events.at(-1);
 		if (!last || page.events.length < pageSize) return;
-		// Everything up to `last.seq` has been read; a "last N" start is behind it too.
-		current = current.map(({ topic, ...cursor }) => ({
-			topic,
-			after: Math.max('after' in cursor ? cursor.after : 0, last.seq),
-		}));
+		// Everything up to `last.seq` has been read. A "last N" window this page reached starts
+		// behind it too; one the page did not reach starts later still, so it is asked for again
+		// as is (`after: last.seq` would widen it to every event of the topic after the page).
+		const reached = new Set(page.events.map((event) => event.topic));
+		current = current.map((cursor) =>
+			'last' in cursor && cursor.last !== Number.POSITIVE_INFINITY && !reached.has(cursor.topic)
+				? cursor
+				: {
+						topic: cursor.topic,
+						after: Math.max('after' in cursor ? cursor.after : 0, last.seq),
+					},
+		);
 	}
 }
 

@@ -289,6 +289,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		async stats(): Promise<HistoryStats> {
 			expireSessions();
 			for (const log of topicLogs.values()) pruneLog(log);
+			for (const session of sessions.values()) pruneLog(session.log);
 			return { epoch, head, sessions: sessions.size, events: retained };
 		},
 

@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { parseEventId } from '../wire.js';
+import { type MemoryHistoryOptions, memoryHistory } from './memory.js';
+import type { HistoryStore, SubscriptionRecord, TopicCursor } from './store.js';
+import { describeHistoryStore } from './store-contract.js';
+
+describeHistoryStore('memoryHistory', (options) => memoryHistory(options), undefined, {
+	injectableClock: true,
+});
+
+/** A store on a clock the test moves by hand. */
+function clocked(options: MemoryHistoryOptions = {}) {
+	const clock = { time: 1_000_000 };
+	const store = memoryHistory({ ...options, now: () => clock.time });
+	return { store, clock };
+}
+
+const everything = (topic: string): TopicCursor => ({ topic, last: Number.POSITIVE_INFINITY });
+
+async function readSeqs(store: HistoryStore, session: string, topics: string[]) {
+	const { events } = await store.read({ session, cursors: topics.map(everything), limit: 1000 });
+	return events.map((event) => event.seq);
+}
+
+const closed = (connection: string, topics: string[] = ['a']): SubscriptionRecord => ({
+	connection,
+	topics,
+	from: 0,
+	to: 0,
+});
+const open = (connection: string, topics: string[] = ['a']): SubscriptionRecord => ({
+	connection,
+	topics,
+	from: 0,
+	to: null,
+});
+
+describe('memoryHistory', () => {
+	it('refuses bounds that are not positive', () => {
+		for (const key of ['maxLength', 'maxAgeMs', 'sessionTtlMs', 'maxSessions'] as const) {
+			for (const value of [0, -1, Number.NaN]) {
+				expect(() => memoryHistory({ [key]: value }), `${key}=${value}`).toThrow(RangeError);
+			}
+			expect(() => memoryHistory({ [key]: 0 })).toThrow(new RegExp(`${key} must be positive`));
+		}
+	});
+
+	it('starts a new epoch with every instance, one the wire parser accepts', async () => {
+		const epochs = await Promise.all(Array.from({ length: 20 }, () => memoryHistory().epoch()));
+		expect(new Set(epochs).size).toBe(20);
+		for (const epoch of epochs) expect(parseEventId(`${epoch}-1`)).toEqual({ epoch, seq: 1 });
+		const [one, two] = [memoryHistory(), memoryHistory()];
+		const a = await one.append({ topic: 'a', data: '1' });
+		const b = await two.append({ topic: 'a', data: '1' });
+		expect(a.seq).toBe(b.seq);
+		expect(a.id).not.toBe(b.id);
+	});
+
+	describe('age bound', () => {
+		it('drops topic-log and session events older than maxAgeMs, however few', async () => {
+			const { store, clock } = clocked({ maxAgeMs: 1000 });
+			await store.append({ topic: 'a', data: '1' }); // 1 at t0
+			await store.append({ topic: 'a', data: '2', session: 's1' }); // 2 at t0
+			clock.time += 500;
+			await store.append({ topic: 'a', data: '3' }); // 3 at t0+500
+			await store.append({ topic: 'a', data: '4', session: 's1' }); // 4 at t0+500
+			clock.time += 500; // exactly maxAgeMs old is not yet "older than"
+			expect(await readSeqs(store, 's1', ['a'])).toEqual([1, 2, 3, 4]);
+			clock.time += 1;
+			expect(await readSeqs(store, 's1', ['a'])).toEqual([3, 4]);
+			expect((await store.stats()).events).toBe(2);
+			clock.time += 500;
+			expect(await readSeqs(store, 's1', ['a'])).toEqual([]);
+			expect((await store.stats()).events).toBe(0);
+			// Dropping by age does not rewind the sequence.
+			expect((await store.append({ topic: 'a', data: '5' })).seq).toBe(5);
+		});
+
+		it('stamps events with the injected clock', async () => {
+			const { store, clock } = clocked();
+			clock.time = 42_000;
+			expect((await store.append({ topic: 'a', data: '1' })).time).toBe(42_000);
+		});
+
+		it('counts a session’s aged-out events as gone even before the session is touched', async () => {
+			const { store, clock } = clocked({ maxAgeMs: 1000 });
+			await store.append({ topic: 'a', data: '1', session: 's1' });
+			await store.append({ topic: 'a', data: '2' });
+			expect((await store.stats()).events).toBe(2);
+			clock.time += 1001;
+			// Nothing has read s1 since: stats must still not count what no read can return.
+			expect((await store.stats()).events).toBe(0);
+		});
+	});
+
+	describe('session lifetime', () => {
+		it('forgets a session idle for longer than sessionTtlMs', async () => {
+			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
+			await store.setSubscription('s1', closed('c1'));
+			await store.append({ topic: 'a', data: '1', session: 's1' });
+			clock.time += 10_000;
+			expect(await store.subscriptions('s1')).not.toBeNull(); // exactly the TTL: still kept
+			clock.time += 10_001;
+			expect((await store.stats()).sessions).toBe(0);
+			expect(await store.subscriptions('s1')).toBeNull();
+			expect(await readSeqs(store, 's1', ['a'])).toEqual([]);
+			expect((await store.stats()).events).toBe(0);
+		});
+
+		it('counts reads, appends and records as activity', async () => {
+			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
+			await store.setSubscription('s1', closed('c1'));
+			await store.setSubscription('s2', closed('c1'));
+			await store.setSubscription('s3', closed('c1'));
+			clock.time += 8_000;
+			await store.read({ session: 's1', cursors: [everything('a')], limit: 10 });
+			await store.append({ topic: 'a', data: '1', session: 's2' });
+			await store.subscriptions('s3');
+			clock.time += 8_000; // 16 s since created, 8 s since last active
+			expect((await store.stats()).sessions).toBe(3);
+			clock.time += 2_001;
+			expect((await store.stats()).sessions).toBe(0);
+		});
+
+		it('keeps a session with an open connection however long it is idle', async () => {
+			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
+			await store.setSubscription('s1', closed('c0'));
+			await store.setSubscription('s1', open('c1'));
+			await store.append({ topic: 'a', data: '1', session: 's1' });
+			await store.setSubscription('idle', closed('c2'));
+			clock.time += 60_000;
+			expect((await store.stats()).sessions).toBe(1);
+			expect(await store.subscriptions('idle')).toBeNull();
+			expect(await store.subscriptions('s1')).toHaveLength(2);
+			expect(await readSeqs(store, 's1', ['a'])).toEqual([1]);
+			// Once the connection ends, the session ages like any other.
+			await store.setSubscription('s1', { ...open('c1'), to: 1 });
+			clock.time += 10_001;
+			expect(await store.subscriptions('s1')).toBeNull();
+		});
+
+		it('caps sessions at maxSessions, forgetting the longest idle first', async () => {
+			const { store, clock } = clocked({ maxSessions: 3 });
+			for (const id of ['s1', 's2', 's3']) {
+				await store.setSubscription(id, closed('c'));
+				clock.time += 1;
+			}
+			await store.read({ session: 's1', cursors: [], limit: 1 }); // s1 is now the freshest
+			clock.time += 1;
+			await store.setSubscription('s4', closed('c'));
+			expect(await store.subscriptions('s2')).toBeNull();
+			expect((await store.stats()).sessions).toBe(3);
+			await store.append({ topic: 'a', data: '1', session: 's5' }); // next idlest: s3
+			expect(await store.subscriptions('s3')).toBeNull();
+			for (const id of ['s1', 's4', 's5']) expect(await store.subscriptions(id)).not.toBeNull();
+		});
+
+		it('never forgets an open session to make room', async () => {
+			const { store, clock } = clocked({ maxSessions: 2 });
+			await store.setSubscription('live', open('c1')); // the idlest, but open
+			clock.time += 1;
+			await store.setSubscription('s2', closed('c'));
+			clock.time += 1;
+			await store.setSubscription('s3', closed('c'));
+			expect(await store.subscriptions('live')).toEqual([open('c1')]);
+			expect(await store.subscriptions('s2')).toBeNull();
+			// When every session is open there is nothing to evict: the cap yields to them.
+			await store.setSubscription('s3', open('c2'));
+			await store.setSubscription('s4', open('c3'));
+			expect((await store.stats()).sessions).toBe(3);
+			for (const id of ['live', 's3', 's4']) expect(await store.subscriptions(id)).not.toBeNull();
+		});
+
+		it('keeps every open record and the newest 32 ended ones', async () => {
+			const store = memoryHistory();
+			for (let i = 0; i < 3; i++) await store.setSubscription('s1', open(`open${i}`));
+			for (let i = 0; i < 40; i++) {
+				await store.setSubscription('s1', { ...closed(`ended${i}`), from: i, to: i });
+			}
+			const records = (await store.subscriptions('s1')) as SubscriptionRecord[];
+			const ended = records.filter((record) => record.to !== null).map((r) => r.connection);
+			expect(records.filter((record) => record.to === null)).toHaveLength(3);
+			expect(ended).toEqual(Array.from({ length: 32 }, (_, i) => `ended${i + 8}`));
+		});
+
+		it('knows a session that only received scoped events, with no records', async () => {
+			const store = memoryHistory();
+			await store.append({ topic: 'a', data: '1', session: 's1' });
+			expect(await store.subscriptions('s1')).toEqual([]);
+			// Reading does not create a session: unknown ids cannot grow memory.
+			await store.read({ session: 'ghost', cursors: [everything('a')], limit: 10 });
+			expect(await store.subscriptions('ghost')).toBeNull();
+			expect((await store.stats()).sessions).toBe(1);
+		});
+	});
+
+	describe('retained-event counter', () => {
+		it('stays exact through count eviction, age pruning, forgotten sessions and close', async () => {
+			const { store, clock } = clocked({
+				maxLength: 3,
+				maxAgeMs: 10_000,
+				sessionTtlMs: 5_000,
+				maxSessions: 2,
+			});
+			const events = async () => (await store.stats()).events;
+			for (let i = 0; i < 7; i++) await store.append({ topic: 'a', data: '1' });
+			expect(await events()).toBe(3);
+			for (let i = 0; i < 2; i++) await store.append({ topic: 'b', data: '1' });
+			expect(await events()).toBe(5);
+			for (let i = 0; i < 5; i++) await store.append({ topic: 'a', data: '1', session: 's1' });
+			expect(await events()).toBe(8);
+			clock.time += 1;
+			await store.append({ topic: 'a', data: '1', session: 's2' });
+			await store.append({ topic: 'b', data: '1', session: 's2' });
+			expect(await events()).toBe(10);
+			// A third session pushes out s1 (the idlest) and its 3 events.
+			clock.time += 1;
+			await store.append({ topic: 'a', data: '1', session: 's3' });
+			expect(await store.subscriptions('s1')).toBeNull();
+			expect(await events()).toBe(8);
+			// s2 and s3 idle past their TTL (5 s) but their events are younger than maxAgeMs.
+			clock.time += 6_000;
+			expect(await events()).toBe(5);
+			expect((await store.stats()).sessions).toBe(0);
+			// Topic logs age out.
+			clock.time += 5_000;
+			expect(await events()).toBe(0);
+			await store.append({ topic: 'a', data: '1' });
+			expect(await events()).toBe(1);
+			await store.close();
+			expect(await events()).toBe(0);
+		});
+
+		it('matches what reads return over a long run of evictions', async () => {
+			const { store, clock } = clocked({ maxLength: 5, maxAgeMs: 50, sessionTtlMs: 1_000_000 });
+			const topics = ['a', 'b', 'c'];
+			const sessions = [undefined, 's1', 's2'];
+			for (let i = 0; i < 300; i++) {
+				clock.time += i % 7; // uneven gaps so age pruning drops a few at a time
+				await store.append({
+					topic: topics[i % 3] as string,
+					data: String(i),
+					session: sessions[i % 5 === 0 ? 1 : i % 11 === 0 ? 2 : 0],
+				});
+				if (i % 25 !== 24) continue;
+				// Every retained event is readable by exactly one of these reads.
+				const broadcast = await readSeqs(store, 'nobody', topics);
+				const own1 = (await readSeqs(store, 's1', topics)).filter((s) => !broadcast.includes(s));
+				const own2 = (await readSeqs(store, 's2', topics)).filter((s) => !broadcast.includes(s));
+				expect((await store.stats()).events).toBe(broadcast.length + own1.length + own2.length);
+			}
+		});
+	});
+});
