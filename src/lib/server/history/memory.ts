@@ -123,11 +123,37 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		sessions.delete(id);
 	}
 
+	/** Moves a session to the most-recently-active end of the map. */
+	function refresh(id: string, session: Session): void {
+		sessions.delete(id);
+		session.lastActive = now();
+		sessions.set(id, session);
+	}
+
+	/**
+	 * Forgets idle sessions past their TTL, oldest first. A session with an open connection is
+	 * active by definition: it moves to the recent end, so open sessions never pile up at the
+	 * front and every scan stays short.
+	 */
 	function expireSessions(): void {
 		const cutoff = now() - sessionTtlMs;
 		for (const [id, session] of sessions) {
 			if (session.lastActive >= cutoff) break;
-			if (!isOpen(session)) forget(id, session);
+			if (isOpen(session)) refresh(id, session);
+			else forget(id, session);
+		}
+	}
+
+	/** Makes room for one more session by forgetting the longest-idle one that is not open. */
+	function evictForRoom(): void {
+		let left = sessions.size; // each open session is moved to the end once at most
+		for (const [id, session] of sessions) {
+			if (left-- <= 0) return;
+			if (!isOpen(session)) {
+				forget(id, session);
+				return;
+			}
+			refresh(id, session);
 		}
 	}
 
@@ -138,14 +164,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			sessions.delete(id);
 		} else {
 			if (!create) return undefined;
-			if (sessions.size >= maxSessions) {
-				for (const [oldId, old] of sessions) {
-					if (!isOpen(old)) {
-						forget(oldId, old);
-						break;
-					}
-				}
-			}
+			if (sessions.size >= maxSessions) evictForRoom();
 			session = { log: new EventLog(maxLength), records: [], lastActive: 0 };
 		}
 		session.lastActive = now();
