@@ -422,18 +422,35 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			return;
 		}
 		const schema = this.#options.schemas?.[topic];
-		const checked = schema ? schema['~standard'].validate(data) : { value: data };
+		let checked: SchemaResult | Promise<SchemaResult>;
+		try {
+			checked = schema ? schema['~standard'].validate(data) : { value: data };
+		} catch (cause) {
+			this.#fail(this.#schemaThrew(topic, id, cause));
+			return;
+		}
 		if (!(checked instanceof Promise) && !this.#queue) {
 			this.#deliver(topic, id, checked);
 			return;
 		}
-		// An asynchronous schema: this event and those after it wait their turn, in order.
-		const queue = (this.#queue ?? Promise.resolve()).then(async () =>
-			this.#deliver(topic, id, await checked),
+		// An asynchronous schema: this event and those after it wait their turn, in order. A check
+		// that throws rejects (zod does so): handle that at once, so it neither goes unhandled nor
+		// breaks the chain and loses every later event.
+		const settled = Promise.resolve(checked).then(
+			(result) => () => this.#deliver(topic, id, result),
+			(cause) => () => this.#fail(this.#schemaThrew(topic, id, cause)),
 		);
+		const queue = (this.#queue ?? Promise.resolve()).then(async () => (await settled)());
 		this.#queue = queue;
 		void queue.finally(() => {
 			if (this.#queue === queue) this.#queue = null;
+		});
+	}
+
+	#schemaThrew(topic: string, id: string, cause: unknown): SSEClientError {
+		return new SSEClientError('schema', `The schema of "${topic}" threw on event ${id}.`, {
+			topic,
+			cause,
 		});
 	}
 
