@@ -103,8 +103,13 @@ export type EventSourceConstructor = new (
 ) => EventSourceLike;
 
 export interface SSEClientOptions<Topics extends TopicMap> {
-	/** A handler per topic; the keys are the topics subscribed to at first. */
-	topics?: { [K in keyof Topics & string]?: TopicHandler<Topics[K], K> };
+	/**
+	 * The topics subscribed to at first: a handler per topic, or just their names (listen later
+	 * with `on`, as components that share one client through the context do).
+	 */
+	topics?:
+		| { [K in keyof Topics & string]?: TopicHandler<Topics[K], K> }
+		| readonly (keyof Topics & string)[];
 	/**
 	 * Connect at once: on mount inside a component (and close on destroy), or right away in a
 	 * browser outside one. Never during SSR.
@@ -165,9 +170,14 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	constructor(url: string, options: SSEClientOptions<Topics> = {}) {
 		this.#url = url;
 		this.#options = options;
-		this.#topics = Object.keys(options.topics ?? {}) as (keyof Topics & string)[];
-		for (const [topic, handler] of Object.entries(options.topics ?? {})) {
-			if (handler) this.#listen(topic, handler as AnyHandler);
+		const initial = options.topics ?? {};
+		if (Array.isArray(initial)) {
+			this.#topics = [...new Set(initial)] as (keyof Topics & string)[];
+		} else {
+			this.#topics = Object.keys(initial) as (keyof Topics & string)[];
+			for (const [topic, handler] of Object.entries(initial)) {
+				if (handler) this.#listen(topic, handler as AnyHandler);
+			}
 		}
 		if (options.autoConnect === false) return;
 		try {
@@ -242,10 +252,11 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		removeTopics?: readonly (keyof Topics & string)[];
 		nextTopics?: readonly (keyof Topics & string)[];
 	}): void {
-		const next = new Set(change.nextTopics ?? this.#topics);
+		// Untracked: called from an $effect, this must not make the effect depend on the topics.
+		const current = untrack(() => this.#topics);
+		const next = new Set(change.nextTopics ?? current);
 		for (const topic of change.addTopics ?? []) next.add(topic);
 		for (const topic of change.removeTopics ?? []) next.delete(topic);
-		const current = untrack(() => this.#topics);
 		if (next.size === current.length && current.every((topic) => next.has(topic))) return;
 		this.#topics = [...next];
 		if (!this.#stopped) this.#open();
@@ -335,11 +346,19 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 				this.#replaying = false;
 			}),
 		);
-		for (const topic of topics)
+		// The spec carries `lastEventId` over to an event that has no `id:` field, so an event
+		// with the same id as the one before it on this stream had none: never a duplicate.
+		let previousId = '';
+		for (const topic of topics) {
 			source.addEventListener(
 				topic,
-				current((event) => this.#receive(topic, event)),
+				current((event) => {
+					const id = event.lastEventId ?? '';
+					this.#receive(topic, event, id !== '' && id === previousId);
+					previousId = id;
+				}),
 			);
+		}
 	}
 
 	/** Back online: retry now instead of waiting out the backoff. */
@@ -358,8 +377,9 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 
 	#onError(source: EventSourceLike, event: Event): void {
 		if (source.readyState !== CLOSED) {
-			// The browser reconnects by itself (sending Last-Event-ID): just show it.
+			// The browser reconnects by itself, sending Last-Event-ID: the server replays again.
 			this.#status = 'connecting';
+			this.#replaying = true;
 			return;
 		}
 		// The browser gave up (an HTTP error, a wrong content type): reconnect ourselves.
@@ -406,8 +426,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		}
 	}
 
-	#receive(topic: string, event: MessageEvent): void {
-		const id = event.lastEventId ?? '';
+	#receive(topic: string, event: MessageEvent, idless: boolean): void {
+		const id = idless ? '' : (event.lastEventId ?? '');
 		if (this.#isDuplicate(topic, id)) {
 			this.#log('duplicate dropped', topic, id);
 			return;

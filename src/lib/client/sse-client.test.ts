@@ -234,8 +234,8 @@ describe('duplicates', () => {
 		const source = FakeEventSource.latest;
 		source.emitJSON('chat', { n: 1 }, 'ep1-1');
 		source.emitJSON('chat', { n: 2 }, 'ep1-2');
-		source.emitJSON('chat', { n: 2 }, 'ep1-2'); // same
 		source.emitJSON('chat', { n: 1 }, 'ep1-1'); // lower
+		source.emitJSON('chat', { n: 2 }, 'ep1-2'); // same
 		// Per topic: logs has delivered nothing, so its seq 1 is new.
 		source.emitJSON('logs', { line: 'a' }, 'ep1-1');
 
@@ -261,6 +261,30 @@ describe('duplicates', () => {
 		expect(chat.calls.map((call) => call.data.n)).toEqual([1, 2, 3]);
 	});
 
+	it('takes topic names alone and delivers to on() listeners', () => {
+		const chat = recorder<{ n: number }>();
+		const client = makeClient({ topics: ['chat', 'logs', 'chat'] });
+		client.on('chat', chat.handler);
+		client.connect();
+		expect(client.topics).toEqual(['chat', 'logs']);
+		expect(FakeEventSource.latest.topics).toEqual(['chat', 'logs']);
+		FakeEventSource.latest.emitJSON('chat', { n: 1 }, 'ep1-1');
+		expect(chat.calls.map((call) => call.data.n)).toEqual([1]);
+	});
+
+	it('never drops an event that had no id of its own (the spec repeats the previous id on it)', () => {
+		const chat = recorder<{ n: number }>();
+		const client = makeClient({ topics: { chat: chat.handler } });
+		client.connect();
+		const source = FakeEventSource.latest;
+		source.emitJSON('chat', { n: 1 }, 'ep1-1');
+		source.emitJSON('chat', { n: 2 }); // no id: field, so it arrives with lastEventId 'ep1-1'
+		source.emitJSON('chat', { n: 3 });
+		expect(chat.calls.map((call) => call.data.n)).toEqual([1, 2, 3]);
+		expect(chat.calls.map((call) => call.meta.id)).toEqual(['ep1-1', '', '']);
+		expect(client.lastEventID).toBe('ep1-1');
+	});
+
 	it('starts afresh on a new epoch (the server restarted)', () => {
 		const chat = recorder<{ n: number }>();
 		const client = makeClient({ topics: { chat: chat.handler } });
@@ -269,7 +293,7 @@ describe('duplicates', () => {
 		source.emitJSON('chat', { n: 50 }, 'old-50');
 		source.emitJSON('chat', { n: 1 }, 'new-1');
 		source.emitJSON('chat', { n: 2 }, 'new-2');
-		source.emitJSON('chat', { n: 2 }, 'new-2');
+		source.emitJSON('chat', { n: 1 }, 'new-1');
 		expect(chat.calls.map((call) => call.meta.id)).toEqual(['old-50', 'new-1', 'new-2']);
 		expect(client.lastEventID).toBe('new-2');
 	});
