@@ -11,6 +11,8 @@ const config = {
 		alias: {
 			'svelte-sse-kit/server': 'src/lib/server/index.ts',
 			'svelte-sse-kit': 'src/lib/index.ts',
+			// The demo's own code, kept apart from the library so it is never packaged.
+			$demo: 'src/demo',
 		},
 	},
 };

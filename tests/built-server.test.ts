@@ -112,17 +112,20 @@ function headerLines(response: http.IncomingMessage, name: string): string[] {
 	return values;
 }
 
+/** The demo's feeds at test speed: a log line every 100 ms. */
+const FAST = { DEMO_LOG_MS: '100' };
+
 describe('the built app (node build)', () => {
 	it('exits with code 0 within 3 s of SIGTERM while SSE streams are open, ending them cleanly', async ({
 		annotate,
 	}) => {
-		const started = await startBuiltApp();
+		const started = await startBuiltApp({ env: FAST });
 		app = started;
 		const streams = await Promise.all([
-			openStream(`${started.url}/api/events?topics=clock`),
-			openStream(`${started.url}/api/events?topics=clock&topics=notes`),
+			openStream(`${started.url}/api/events?topics=logs`),
+			openStream(`${started.url}/api/events?topics=logs&topics=broadcast`),
 		]);
-		await Promise.all(streams.map((stream) => stream.next((e) => e.event === 'clock')));
+		await Promise.all(streams.map((stream) => stream.next((e) => e.event === 'logs')));
 
 		const signalled = performance.now();
 		// adapter-node waits up to SHUTDOWN_TIMEOUT (30 s) for open connections: without the hub
@@ -146,8 +149,8 @@ describe('the built app (node build)', () => {
 	});
 
 	it('sends the SSE headers the protocol promises, and no Connection header of its own', async () => {
-		app = await startBuiltApp();
-		const url = `${app.url}/api/events?topics=clock`;
+		app = await startBuiltApp({ env: FAST });
+		const url = `${app.url}/api/events?topics=logs`;
 
 		const keepAlive = await rawGet(url, { connection: 'keep-alive' });
 		try {
@@ -180,13 +183,13 @@ describe('the built app (node build)', () => {
 		}
 	});
 
-	it('sets the session cookie on the first GET, and delivers a POSTed note with an <epoch>-<seq> id', async () => {
-		const started = await startBuiltApp();
+	it('sets the session cookie on the first GET, and delivers a published event with an <epoch>-<seq> id', async () => {
+		const started = await startBuiltApp({ env: FAST });
 		app = started;
 		const endpoint = `${started.url}/api/events`;
 
 		// The first GET makes a session and says so in a cookie; a GET that sends it back keeps it.
-		const first = await openStream(`${endpoint}?topics=notes`);
+		const first = await openStream(`${endpoint}?topics=broadcast`);
 		const cookies = first.response.headers.getSetCookie();
 		expect(cookies).toHaveLength(1);
 		const cookie = cookies[0] ?? '';
@@ -196,7 +199,7 @@ describe('the built app (node build)', () => {
 		expect(cookie).toMatch(/;\s*Path=\/(;|$)/i);
 		// ORIGIN is http://…, so the cookie must not be `Secure` (a browser would then drop it).
 		expect(cookie).not.toMatch(/;\s*Secure(;|$)/i);
-		const again = await fetch(`${endpoint}?topics=notes`, {
+		const again = await fetch(`${endpoint}?topics=broadcast`, {
 			headers: { cookie: cookie.split(';')[0] ?? '' },
 		});
 		expect(again.status).toBe(200);
@@ -205,37 +208,34 @@ describe('the built app (node build)', () => {
 		first.close();
 
 		// A real EventSource client, live on both topics.
-		const source = new EventSource(`${endpoint}?topics=clock&topics=notes`);
+		const source = new EventSource(`${endpoint}?topics=logs&topics=broadcast`);
 		try {
 			const seen = (type: string) =>
 				new Promise<MessageEvent>((resolve) => {
 					source.addEventListener(type, (event) => resolve(event), { once: true });
 				});
 			const ready = seen('sse:ready');
-			const tick = seen('clock');
+			const tick = seen('logs');
 			await within(ready, 5000, 'no sse:ready');
-			const clock = await within(tick, 5000, 'no clock event');
+			const log = await within(tick, 5000, 'no logs event');
 
-			const note = seen('notes');
-			const text = `hello from the test ${Date.now()}`;
-			const posted = await fetch(endpoint, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ text }),
-			});
+			const bump = seen('broadcast');
+			const posted = await fetch(`${started.url}/api/broadcast`, { method: 'POST' });
 			expect(posted.status).toBe(200);
-			const { id } = (await posted.json()) as { id: string };
+			const { count } = (await posted.json()) as { count: number };
 
-			const event = await within(note, 5000, 'the POSTed note never arrived');
-			expect(JSON.parse(event.data)).toEqual({ text });
-			expect(event.lastEventId).toBe(id);
+			const event = await within(bump, 5000, 'the broadcast never arrived');
+			expect(JSON.parse(event.data)).toMatchObject({
+				count,
+				by: expect.stringMatching(/^Visitor /),
+			});
 			const ID = /^([^-\s]+)-([1-9]\d*)$/;
 			const [, epoch, seq] = ID.exec(event.lastEventId) ?? [];
-			const [, clockEpoch, clockSeq] = ID.exec(clock.lastEventId) ?? [];
+			const [, logEpoch, logSeq] = ID.exec(log.lastEventId) ?? [];
 			expect(epoch, `id ${event.lastEventId}`).toBeTruthy();
-			// One hub-wide sequence: the note comes after the tick it followed, in the same epoch.
-			expect(epoch).toBe(clockEpoch);
-			expect(Number(seq)).toBeGreaterThan(Number(clockSeq));
+			// One hub-wide sequence: the broadcast comes after the log line it followed, in the same epoch.
+			expect(epoch).toBe(logEpoch);
+			expect(Number(seq)).toBeGreaterThan(Number(logSeq));
 		} finally {
 			source.close();
 		}

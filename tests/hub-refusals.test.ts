@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSSEHub, type SSEHub, SSEValidationError } from '../src/lib/server/index.js';
-import { serveHandler, type TestServer } from './helpers/hub-server.js';
+import { requestEvent, serveHandler, type TestServer } from './helpers/hub-server.js';
 
 type Topics = { chat: { text: string }; logs: string; admin: number };
 
@@ -130,6 +130,28 @@ describe('refusals before the stream starts', () => {
 			/^sse_session=[\w-]{16,}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=lax/i,
 		);
 		await response.body?.cancel();
+	});
+});
+
+describe('sessionOf', () => {
+	it('names the session of another request the way the stream handler does', async () => {
+		const origin = await start();
+		const stream = await fetch(`${origin}/?topics=chat`);
+		const cookie = (stream.headers.get('set-cookie') ?? '').split(';')[0] as string;
+		const id = cookie.split('=')[1];
+		const setCookies: string[] = [];
+		const sameBrowser = requestEvent(
+			new Request(`${origin}/api/x`, { headers: { cookie } }),
+			setCookies,
+		);
+		expect(await hub?.sessionOf(sameBrowser)).toBe(id);
+		expect(setCookies).toEqual([]);
+		// A request without the cookie gets a new session, and the cookie that names it.
+		const stranger = await hub?.sessionOf(requestEvent(new Request(`${origin}/api/x`), setCookies));
+		expect(stranger).toMatch(/^[\w-]{16,}$/);
+		expect(stranger).not.toBe(id);
+		expect(setCookies).toEqual([expect.stringContaining(`sse_session=${stranger}`)]);
+		await stream.body?.cancel();
 	});
 });
 

@@ -74,10 +74,15 @@ export function createSSEHub<Topics extends TopicMap>(
 		}
 	}
 
-	async function resolveSession(event: RequestEvent): Promise<string> {
+	async function sessionOf(event: RequestEvent): Promise<string | null> {
 		const session = options.session
 			? await options.session(event)
 			: cookieSession(event.cookies, event.url, options.cookie);
+		return session || null;
+	}
+
+	async function resolveSession(event: RequestEvent): Promise<string> {
+		const session = await sessionOf(event);
 		if (!session) {
 			throw new SSEHubError(
 				'unauthorized',
@@ -286,6 +291,8 @@ export function createSSEHub<Topics extends TopicMap>(
 			}
 			return stored.id;
 		},
+
+		sessionOf,
 
 		disconnect(session) {
 			const subscribers = [...(bySession.get(session) ?? [])];

@@ -82,6 +82,12 @@ export interface SSEHub<Topics extends TopicMap> {
 		data: Topics[K],
 		options?: PublishOptions,
 	): Promise<string>;
+	/**
+	 * The session a request belongs to, resolved as the stream handler does (the default cookie
+	 * is created and set if missing); `null` when `options.session` returns none. Use it in other
+	 * endpoints to publish to the caller's session.
+	 */
+	sessionOf(event: RequestEvent): Promise<string | null>;
 	/** Cuts the open streams of one session (clients reconnect and resume); returns how many. */
 	disconnect(session: string): number;
 	stats(): Promise<HubStats>;
