@@ -3,35 +3,16 @@
  * published in a tight loop, a client that never reads, and a replay larger than the buffer.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-	createSSEHub,
-	memoryHistory,
-	type SSEHub,
-	type SSEHubOptions,
-} from '../src/lib/server/index.js';
-import { serveHandler, type TestServer } from './helpers/hub-server.js';
+import { describe, expect, it } from 'vitest';
+import { memoryHistory } from '../src/lib/server/index.js';
+import { hubFixture } from './helpers/hub-fixture.js';
 import { dataEvents, openClient, type Received, type TestClient } from './helpers/sse-client.js';
 
 type Topics = { chat: { n: number }; logs: { n: number; pad?: string } };
 const TOPICS = ['chat', 'logs'] as const;
 
-let server: TestServer | undefined;
-let hub: SSEHub<Topics> | undefined;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-	for (const client of clients.splice(0)) client.close();
-	await hub?.close();
-	await server?.close();
-	hub = server = undefined;
-});
-
-async function start(options: Partial<SSEHubOptions<Topics>> = {}) {
-	hub = createSSEHub<Topics>({ topics: TOPICS, closeOnSignals: false, ...options });
-	server = await serveHandler(hub.handler());
-	return { hub, origin: server.origin };
-}
+const fixture = hubFixture<Topics>(TOPICS);
+const start = fixture.start;
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -55,7 +36,7 @@ class RoamingClient {
 		const query = this.topics.map((t) => `topics=${t}`).join('&');
 		const resume = lastEventId ? `&lastEventId=${lastEventId}` : '';
 		const client = openClient(`${this.origin}/?${query}${resume}`, this.topics, this.jar);
-		clients.push(client);
+		fixture.track(client);
 		// Every stream this client opens appends to one log.
 		const push = client.received.push.bind(client.received);
 		client.received.push = (...items: Received[]) => {
@@ -139,7 +120,7 @@ describe('slow consumers', () => {
 			onSlowConsumer: (info) => dropped.push(info),
 		});
 		const reader = openClient(`${origin}/?topics=logs`, ['logs']);
-		clients.push(reader);
+		fixture.track(reader);
 		await reader.until((r) => r.some((e) => e.type === 'sse:ready'), 'reader ready');
 
 		// A raw socket that sends the request and then never reads a byte.
@@ -177,7 +158,7 @@ describe('slow consumers', () => {
 			onSlowConsumer: (info) => dropped.push(info),
 		});
 		const first = openClient(`${origin}/?topics=logs`, ['logs']);
-		clients.push(first);
+		fixture.track(first);
 		await first.until((r) => r.some((e) => e.type === 'sse:ready'), 'ready');
 		const position = await hub.publish('logs', { n: -1 });
 		await first.until((r) => dataEvents(r).length === 1, 'first event');
@@ -187,7 +168,7 @@ describe('slow consumers', () => {
 		const pad = 'y'.repeat(1024);
 		for (let n = 0; n < 3000; n++) await hub.publish('logs', { n, pad }); // ~3 MiB, 24× the limit
 		const back = openClient(`${origin}/?topics=logs&lastEventId=${position}`, ['logs'], first.jar);
-		clients.push(back);
+		fixture.track(back);
 		await back.until((r) => r.some((e) => e.type === 'sse:ready'), 'the replay to end', 30_000);
 		expect(dropped).toEqual([]);
 		expect(dataEvents(back.received)).toHaveLength(3000);

@@ -2,40 +2,16 @@
  * Resuming over a real HTTP server with the real `eventsource` client: what a client missed
  * while away arrives once, in order; new topics get their history; gaps are announced.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-	createSSEHub,
-	memoryHistory,
-	type SSEHub,
-	type SSEHubOptions,
-} from '../src/lib/server/index.js';
-import { serveHandler, type TestServer } from './helpers/hub-server.js';
-import { dataEvents, openClient, type Received, type TestClient } from './helpers/sse-client.js';
+import { describe, expect, it } from 'vitest';
+import { memoryHistory, type SSEHub } from '../src/lib/server/index.js';
+import { hubFixture } from './helpers/hub-fixture.js';
+import { dataEvents, type Received } from './helpers/sse-client.js';
 
 type Topics = { chat: { n: number }; logs: { n: number } };
 
-let server: TestServer | undefined;
-let hub: SSEHub<Topics> | undefined;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-	for (const client of clients.splice(0)) client.close();
-	await hub?.close();
-	await server?.close();
-	hub = server = undefined;
-});
-
-async function start(options: Partial<SSEHubOptions<Topics>> = {}) {
-	hub = createSSEHub<Topics>({ topics: ['chat', 'logs'], closeOnSignals: false, ...options });
-	server = await serveHandler(hub.handler());
-	return { hub, origin: server.origin };
-}
-
-function open(url: string, jar?: Map<string, string>) {
-	const client = openClient(url, ['chat', 'logs'], jar);
-	clients.push(client);
-	return client;
-}
+const fixture = hubFixture<Topics>(['chat', 'logs']);
+const start = fixture.start;
+const open = (url: string, jar?: Map<string, string>) => fixture.open(url, jar);
 
 const readyCount = (received: Received[]) => received.filter((r) => r.type === 'sse:ready').length;
 
@@ -124,9 +100,7 @@ describe('topic safety', () => {
 			const client = open(`${origin}/?topics=logs`);
 			await client.until((r) => readyCount(r) === 1, 'ready');
 			expect(dataEvents(client.received).map((r) => (r.data as { n: number }).n)).toEqual(expected);
-			client.close();
-			await hub.close();
-			await server?.close();
+			await fixture.stop();
 		}
 	});
 });
