@@ -74,6 +74,10 @@ export class SSEConnection {
 		this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
 		if (!(this.#maxBufferedBytes > 0)) throw new RangeError('maxBufferedBytes must be positive.');
 		const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+		// Past 2^31-1 ms Node fires an interval every millisecond: refuse it rather than flood.
+		if (!(keepAliveMs >= 0 && keepAliveMs <= 2 ** 31 - 1)) {
+			throw new RangeError(`keepAliveMs must be 0 (off) to 2147483647, got ${keepAliveMs}.`);
+		}
 		const retry = encodeRetry(options.retryMs ?? DEFAULT_RETRY_MS);
 		this.signal = this.#ended.signal;
 
@@ -153,12 +157,12 @@ export class SSEConnection {
 
 	/** Ends the stream after what is queued has been delivered. */
 	close(): void {
-		this.#end('server');
+		this.#end('server', true);
 	}
 
 	/** Ends the stream at once, discarding what is queued. */
 	abort(reason: CloseReason = 'error'): void {
-		this.#end(reason);
+		this.#end(reason, false);
 	}
 
 	#release(): void {
@@ -167,7 +171,7 @@ export class SSEConnection {
 		for (const resolve of waiting) resolve();
 	}
 
-	#end(reason: CloseReason): void {
+	#end(reason: CloseReason, graceful = false): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#reason = reason;
@@ -175,7 +179,7 @@ export class SSEConnection {
 		this.#options.signal?.removeEventListener('abort', this.#onRequestAbort);
 		try {
 			// A graceful end delivers what is queued; any other end frees it now.
-			if (reason === 'server') this.#controller.close();
+			if (graceful) this.#controller.close();
 			else this.#controller.error(new Error(`SSE stream ended: ${reason}`));
 		} catch {
 			// The stream was already cancelled by the reader: nothing left to end.

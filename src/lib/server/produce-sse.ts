@@ -67,7 +67,14 @@ export function produceSSE<Topics extends TopicMap>(
 		if (connection.closed) return false;
 		return connection.write(encodeEvent(message.event, message.data, message.id));
 	};
-	const started = producer(emit, connection);
+	let started: ReturnType<Producer<Topics>>;
+	try {
+		started = producer(emit, connection);
+	} catch (error) {
+		// No one will ever read this stream: end it so its keep-alive timer and cleanups do not leak.
+		connection.abort('error');
+		throw error;
+	}
 	if (started instanceof Promise) {
 		started.then(
 			(cleanup) => {
