@@ -9,6 +9,7 @@ export type {
 	AppendInput,
 	HistoryStats,
 	HistoryStore,
+	LiveHandlers,
 	ReadQuery,
 	ReadResult,
 	StoredEvent,

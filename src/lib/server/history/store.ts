@@ -75,6 +75,11 @@ export interface HistoryStats {
 	events: number;
 }
 
+export interface LiveHandlers {
+	onEvent(event: StoredEvent): void;
+	onResync(): void;
+}
+
 export interface HistoryStore {
 	/** Names this store's lifetime; part of every id. A position from another epoch is a gap. */
 	epoch(): Promise<string>;
@@ -89,6 +94,15 @@ export interface HistoryStore {
 	/** The session's subscription records, or `null` for a session the store does not know. */
 	subscriptions(session: string): Promise<SubscriptionRecord[] | null>;
 	stats(): Promise<HistoryStats>;
+	/**
+	 * The live feed of a store shared by several processes: every event appended by any of them,
+	 * in `seq` order. A hub whose store has it delivers what the feed brings (its own appends
+	 * included) instead of what it appends itself. `onResync` is called when the feed was
+	 * interrupted and may have missed events: the hub then catches its streams up from `read`.
+	 * Resolves, once listening, to the function that stops it. A store private to one process
+	 * leaves it out.
+	 */
+	subscribe?(handlers: LiveHandlers): Promise<() => Promise<void>>;
 	/** Frees timers and connections. */
 	close(): Promise<void>;
 }
