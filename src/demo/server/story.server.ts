@@ -100,15 +100,16 @@ function tell(session: string, state: Reader, name: string): void {
 		if (last) last.end = true;
 	}
 	const next = () => {
-		const line = lines.shift();
-		if (!line) {
-			state.telling = false;
-			state.waitingOn = scene.prompt ? scene : null;
+		const line = lines.shift() as StoryLine;
+		void say(session, line);
+		if (lines.length > 0) {
+			state.timer = setTimeout(next, config.storyLineMs);
+			state.timer.unref();
 			return;
 		}
-		void say(session, line);
-		state.timer = setTimeout(next, config.storyLineMs);
-		state.timer.unref();
+		// The last line is out: from now on a reply answers its question (or restarts the story).
+		state.telling = false;
+		state.waitingOn = scene.prompt ? scene : null;
 	};
 	next();
 }
