@@ -2,7 +2,7 @@ import type { RequestEvent } from '@sveltejs/kit';
 import type { SSEConnection } from '../connection.js';
 import { SSEHubError, SSEValidationError } from '../errors.js';
 import { memoryHistory } from '../history/memory.js';
-import type { StoredEvent } from '../history/store.js';
+import type { StoredEvent, TopicCursor } from '../history/store.js';
 import { produceSSE, type TopicMap } from '../produce-sse.js';
 import { planReplay, type ReplayPlan, replayMissedMessages } from '../replay.js';
 import { closeOnShutdown } from '../shutdown.js';
@@ -113,18 +113,24 @@ export function createSSEHub<Topics extends TopicMap>(
 	}
 
 	/** Writes the replay at the client's pace, then switches the subscriber to live. */
-	async function stream(subscriber: Subscriber, plan: ReplayPlan): Promise<void> {
+	/**
+	 * Writes what history holds for `cursors` at the client's pace (announcing an `expired` gap
+	 * first); returns how many events it sent, or `null` if the connection ended meanwhile.
+	 */
+	async function writeHistory(
+		subscriber: Subscriber,
+		cursors: TopicCursor[],
+	): Promise<number | null> {
 		const { connection } = subscriber;
-		if (plan.gap) connection.write(encodeControl('sse:gap', plan.gap));
-		let replayed = 0;
+		let sent = 0;
 		let first = true;
 		for await (const page of replayMissedMessages({
 			store,
 			session: subscriber.session,
-			cursors: plan.cursors,
+			cursors,
 			pageSize: limits.replayPageSize,
 		})) {
-			if (connection.closed) return;
+			if (connection.closed) return null;
 			if (first && page.expired.length > 0) {
 				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
 			}
@@ -132,15 +138,64 @@ export function createSSEHub<Topics extends TopicMap>(
 			for (const event of page.events) {
 				// At the client's pace: a replay larger than the buffer limit must not trip it.
 				if (!connection.hasRoom) await connection.ready();
-				if (connection.closed) return;
-				if (event.seq > subscriber.lastSeq) replayed++;
+				if (connection.closed) return null;
+				if (event.seq > subscriber.lastSeq) sent++;
 				subscriber.send(event);
 			}
 		}
-		if (connection.closed) return;
-		connection.write(encodeControl('sse:ready', { replayed }));
+		return connection.closed ? null : sent;
+	}
+
+	/** A new stream: gap notice, replay, `sse:ready`, then live. */
+	async function stream(subscriber: Subscriber, plan: ReplayPlan): Promise<void> {
+		if (plan.gap) subscriber.connection.write(encodeControl('sse:gap', plan.gap));
+		const replayed = await writeHistory(subscriber, plan.cursors);
+		if (replayed === null) return;
+		subscriber.connection.write(encodeControl('sse:ready', { replayed }));
 		subscriber.goLive();
 	}
+
+	/**
+	 * The shared store's live feed was interrupted (Redis restarted, say) and may have missed
+	 * events: every open stream catches up from history, holding live events meanwhile.
+	 */
+	function resync(): void {
+		for (const subscribers of bySession.values()) {
+			for (const subscriber of subscribers) {
+				if (!subscriber.live) continue;
+				subscriber.holdLive();
+				const cursors = [...subscriber.topics].map((topic) => ({
+					topic,
+					after: subscriber.lastSeq,
+				}));
+				writeHistory(subscriber, cursors).then(
+					(sent) => {
+						if (sent !== null) subscriber.goLive();
+					},
+					(error: unknown) => {
+						onError(error);
+						subscriber.connection.abort('error'); // it reconnects and resumes from its position
+					},
+				);
+			}
+		}
+	}
+
+	/** Hands a stored event to the streams that want it. */
+	function deliver(stored: StoredEvent): void {
+		const targets =
+			stored.session === undefined ? byTopic.get(stored.topic) : bySession.get(stored.session);
+		for (const subscriber of targets ?? []) {
+			if (subscriber.topics.has(stored.topic)) subscriber.deliver(stored);
+		}
+	}
+
+	// With a store shared by several processes, live events come from its feed (ours included),
+	// so a client on any process gets what any process publishes. Streams wait until it listens.
+	const listening = store.subscribe
+		? store.subscribe({ onEvent: deliver, onResync: resync })
+		: Promise.resolve(null);
+	listening.catch(onError);
 
 	function open(
 		session: string,
@@ -198,6 +253,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		}
 		openPerSession.set(session, open_ + 1);
 		try {
+			await listening;
 			const plan = await planReplay({
 				store,
 				session,
@@ -284,11 +340,7 @@ export function createSSEHub<Topics extends TopicMap>(
 					{ cause },
 				);
 			}
-			const targets =
-				stored.session === undefined ? byTopic.get(topic) : bySession.get(stored.session);
-			for (const subscriber of targets ?? []) {
-				if (subscriber.topics.has(topic)) subscriber.deliver(stored);
-			}
+			if (!store.subscribe) deliver(stored);
 			return stored.id;
 		},
 
@@ -318,6 +370,8 @@ export function createSSEHub<Topics extends TopicMap>(
 			closed = true;
 			stopShutdownHook();
 			closeStreams();
+			const stopListening = await listening.catch(() => null);
+			await stopListening?.();
 			if (ownsStore) await store.close();
 		},
 	};

@@ -61,6 +61,16 @@ export class Subscriber {
 		}
 	}
 
+	/** Whether live events go straight out (no replay or catch-up is being written). */
+	get live(): boolean {
+		return this.#pending === null;
+	}
+
+	/** Holds live events back while history is written again (a catch-up after a resync). */
+	holdLive(): void {
+		this.#pending ??= [];
+	}
+
 	/** Ends the replay: sends what was held back, in order, then goes live. */
 	goLive(): void {
 		const pending = this.#pending ?? [];
