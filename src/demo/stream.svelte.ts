@@ -36,6 +36,10 @@ export class Feed<K extends Topic> {
 		return this.#entries;
 	}
 
+	clear(): void {
+		this.#entries = [];
+	}
+
 	add(id: string, data: DemoTopics[K], replayed: boolean): void {
 		const entry = { key: nextKey++, id, data, replayed };
 		this.#entries =
@@ -66,19 +70,21 @@ export class DemoStream {
 	#changingTopics = false;
 	#storyStarted = false;
 	#bannerTimer: ReturnType<typeof setTimeout> | undefined;
+	/** The history lifetime the shown entries come from (the `<epoch>` of their ids). */
+	#epoch: string | null = null;
 
 	constructor(client: SSEClient<DemoTopics>, initialBroadcast: () => DemoTopics['broadcast']) {
 		this.#client = client;
 		this.#initialBroadcast = initialBroadcast;
 		// Registered now, before the layout's client connects on mount: no event can slip by.
 		const stops = [
-			client.on('story', (line, { id }) => this.story.add(id, line, this.#countReplay())),
+			client.on('story', (line, { id }) => this.story.add(id, line, this.#arrived(id))),
 			client.on('notifications', (note, { id }) =>
-				this.notifications.add(id, note, this.#countReplay()),
+				this.notifications.add(id, note, this.#arrived(id)),
 			),
-			client.on('logs', (line, { id }) => this.logs.add(id, line, this.#countReplay())),
-			client.on('broadcast', (state) => {
-				this.#countReplay();
+			client.on('logs', (line, { id }) => this.logs.add(id, line, this.#arrived(id))),
+			client.on('broadcast', (state, { id }) => {
+				this.#arrived(id);
 				this.#broadcast = state;
 			}),
 		];
@@ -123,6 +129,29 @@ export class DemoStream {
 		// The client reopens its stream at once (unless it is closed): that replay is no reconnect.
 		if (this.#client.status !== 'idle') this.#changingTopics = true;
 		this.#client.updateTopics(on ? { addTopics: [topic] } : { removeTopics: [topic] });
+	}
+
+	/** Notes an event's arrival; returns whether it came in a replay. */
+	#arrived(id: string): boolean {
+		const epoch = id.slice(0, id.lastIndexOf('-'));
+		if (this.#epoch !== null && epoch !== this.#epoch) this.#serverRestarted();
+		this.#epoch = epoch;
+		return this.#countReplay();
+	}
+
+	/**
+	 * Events of a new history lifetime: the server restarted and lost its memory (the gap notice
+	 * says so). What the page shows belongs to the old one: start afresh, story included, and
+	 * do not call the new history a "resume".
+	 */
+	#serverRestarted(): void {
+		this.story.clear();
+		this.notifications.clear();
+		this.logs.clear();
+		this.#cause = 'first';
+		this.#replayedSoFar = 0;
+		this.#storyStarted = false;
+		untrack(() => this.#startStoryOnce());
 	}
 
 	#countReplay(): boolean {

@@ -9,6 +9,10 @@
  * ```
  *
  * `npm test` runs `vite build` first; when running a single file, run `npm run build` yourself.
+ *
+ * The demo's knobs come through `env` (see `src/demo/server/config.server.ts`), e.g. fast feeds:
+ * `startBuiltApp({ env: { DEMO_LOG_MS: '100', DEMO_NOTIFY_MS: '150' } })`. To restart "the same"
+ * server after killing it, start the next one with `{ port: previous.port }`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,6 +27,11 @@ export interface BuiltAppOptions {
 	env?: Record<string, string>;
 	/** How long the server may take to answer HTTP. @default 5000 */
 	readyTimeoutMs?: number;
+	/**
+	 * Listen on this port instead of a free one: e.g. the port of a server a test has just killed,
+	 * to bring "the same server" back. `ORIGIN` follows it.
+	 */
+	port?: number;
 }
 
 export interface ExitInfo {
@@ -75,7 +84,7 @@ export async function startBuiltApp(options: BuiltAppOptions = {}): Promise<Buil
 			`${entry} does not exist: build the app first with \`npm run build\` (\`npm test\` does it for you).`,
 		);
 	}
-	const port = await freePort();
+	const port = options.port ?? (await freePort());
 	const url = `http://127.0.0.1:${port}`;
 	const child = spawn(process.execPath, ['build'], {
 		cwd: repoRoot,

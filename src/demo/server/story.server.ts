@@ -114,11 +114,13 @@ function tell(session: string, state: Reader, name: string): void {
 	next();
 }
 
-/** Starts the story for a session, unless one is already being told or awaits a reply. */
+/**
+ * Starts the story for a session that has none yet. Idempotent: every page load asks, and a
+ * story under way or ended stays as it is (a reply after the end starts it again).
+ */
 export function startStory(session: string): void {
-	const state = reader(session);
-	if (state.telling || state.waitingOn) return;
-	tell(session, state, 'intro');
+	if (readers.has(session)) return;
+	tell(session, reader(session), 'intro');
 }
 
 /** The reader's answer: echoed into the conversation, then the story goes on. */
