@@ -1,14 +1,15 @@
 import { formatEventId } from '../wire.js';
 import { RingBuffer } from './ring-buffer.js';
-import type {
-	AppendInput,
-	HistoryStats,
-	HistoryStore,
-	ReadQuery,
-	ReadResult,
-	StoredEvent,
-	SubscriptionRecord,
-	TopicCursor,
+import {
+	type AppendInput,
+	type HistoryStats,
+	type HistoryStore,
+	MAX_ENDED_RECORDS,
+	type ReadQuery,
+	type ReadResult,
+	type StoredEvent,
+	type SubscriptionRecord,
+	type TopicCursor,
 } from './store.js';
 
 export interface MemoryHistoryOptions {
@@ -36,9 +37,6 @@ export interface MemoryHistoryOptions {
 	/** The clock, in ms; injectable for tests. @default Date.now */
 	now?: () => number;
 }
-
-/** Subscription records kept per session beyond the open ones. */
-const MAX_ENDED_RECORDS = 32;
 
 /** A bounded, `seq`-ordered log that remembers, per topic, the newest event it had to drop. */
 class EventLog {

@@ -4,6 +4,9 @@
  * share a store share one history.
  */
 
+/** Ended subscription records a store keeps per session, beyond the open ones. */
+export const MAX_ENDED_RECORDS = 32;
+
 /** An event as the history keeps it. */
 export interface StoredEvent {
 	/** Hub-wide increasing sequence number (1, 2, …) within one epoch. */
