@@ -1,4 +1,6 @@
+import { createClient } from 'redis';
 import type { DemoTopics } from '../topics.js';
+import { config } from './config.server.js';
 import { hub } from './hub.server.js';
 
 type Broadcast = DemoTopics['broadcast'];
@@ -18,10 +20,23 @@ export function visitorName(session: string): string {
 		.toUpperCase()}`;
 }
 
+/** With Redis, the counter lives there, so every process behind the load balancer shares it. */
+let counter: ReturnType<typeof createClient> | null = null;
+
+async function nextCount(): Promise<number> {
+	if (!config.redisUrl) return state.count + 1;
+	if (!counter) {
+		counter = createClient({ url: config.redisUrl, disableOfflineQueue: true });
+		counter.on('error', () => {}); // reported by the failing command instead
+		await counter.connect();
+	}
+	return counter.incr('sse-demo:high-fives');
+}
+
 /** Bumps the counter and tells everyone. */
 export async function highFive(session: string): Promise<Broadcast> {
-	const { connections } = await hub.stats();
-	state = { count: state.count + 1, by: visitorName(session), online: connections };
+	const [count, { connections }] = await Promise.all([nextCount(), hub.stats()]);
+	state = { count, by: visitorName(session), online: connections };
 	await hub.publish('broadcast', state);
 	return state;
 }

@@ -12,6 +12,8 @@ function number(name: string, fallback: number): number {
 
 /** The demo's knobs, from the environment (documented in the README). */
 export const config = {
+	/** Redis for shared history and fan-out across processes; memory when unset. */
+	redisUrl: env.REDIS_URL || null,
 	/** Events kept per session buffer and per topic log. */
 	historyMaxLength: number('SSE_HISTORY_MAX_LENGTH', 1000),
 	/** Oldest event kept, in ms. */

@@ -1,9 +1,20 @@
 import { createSSEHub, memoryHistory } from 'svelte-sse-kit/server';
+import { redisHistory } from 'svelte-sse-kit/server/redis';
 import { DEMO_TOPICS, type DemoTopics } from '../topics.js';
 import { config } from './config.server.js';
 
+/**
+ * History in this process's memory by default; in Redis when `REDIS_URL` is set, so several
+ * processes behind a load balancer share it and each one's events reach every one's clients.
+ */
+const history = config.redisUrl
+	? redisHistory({
+			url: config.redisUrl,
+			prefix: 'sse-demo:',
+			maxLength: config.historyMaxLength,
+			maxAgeMs: config.historyMaxAgeMs,
+		})
+	: memoryHistory({ maxLength: config.historyMaxLength, maxAgeMs: config.historyMaxAgeMs });
+
 /** The demo's one hub: every endpoint publishes through it, `/api/events` streams from it. */
-export const hub = createSSEHub<DemoTopics>({
-	topics: DEMO_TOPICS,
-	history: memoryHistory({ maxLength: config.historyMaxLength, maxAgeMs: config.historyMaxAgeMs }),
-});
+export const hub = createSSEHub<DemoTopics>({ topics: DEMO_TOPICS, history });
