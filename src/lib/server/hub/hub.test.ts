@@ -101,3 +101,27 @@ describe('replay to live hand-off', () => {
 		await client.cancel();
 	});
 });
+
+describe('live fan-out', () => {
+	it('a burst published in one tick goes out as one chunk per connection, the same bytes for all', async () => {
+		hub = createSSEHub<Topics>({ topics: ['logs'], closeOnSignals: false });
+		const open = async () => {
+			const response = await (hub as SSEHub<Topics>).handler()(
+				requestEvent(new Request('http://127.0.0.1/events?topics=logs')),
+			);
+			const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+			let text = '';
+			while (!text.includes('sse:ready'))
+				text += new TextDecoder().decode((await reader.read()).value);
+			return reader;
+		};
+		const [a, b] = [await open(), await open()];
+		await Promise.all(Array.from({ length: 50 }, (_, n) => hub?.publish('logs', { n })));
+		const [chunkA, chunkB] = [(await a.read()).value, (await b.read()).value];
+		const frames = new TextDecoder().decode(chunkA).match(/event: logs\n/g) ?? [];
+		expect(frames).toHaveLength(50);
+		expect(chunkB).toBe(chunkA); // encoded once, shared
+		await a.cancel();
+		await b.cancel();
+	});
+});

@@ -181,12 +181,31 @@ export function createSSEHub<Topics extends TopicMap>(
 		}
 	}
 
+	/** Streams with live events queued in this tick. */
+	const dirty = new Set<Subscriber>();
+	let flushScheduled = false;
+
+	/**
+	 * Writes the tick's live events, one chunk per stream. Flushing after the tick (not per
+	 * event) lets a burst of publishes share a chunk, at the cost of one turn of the event loop.
+	 */
+	function flush(): void {
+		flushScheduled = false;
+		const chunks = new Map<string, Uint8Array>();
+		for (const subscriber of dirty) subscriber.flush(chunks);
+		dirty.clear();
+	}
+
 	/** Hands a stored event to the streams that want it. */
 	function deliver(stored: StoredEvent): void {
 		const targets =
 			stored.session === undefined ? byTopic.get(stored.topic) : bySession.get(stored.session);
 		for (const subscriber of targets ?? []) {
-			if (subscriber.topics.has(stored.topic)) subscriber.deliver(stored);
+			if (subscriber.topics.has(stored.topic) && subscriber.deliver(stored)) dirty.add(subscriber);
+		}
+		if (dirty.size > 0 && !flushScheduled) {
+			flushScheduled = true;
+			setImmediate(flush);
 		}
 	}
 
@@ -292,7 +311,7 @@ export function createSSEHub<Topics extends TopicMap>(
 					return await connect(event);
 				} catch (error) {
 					if (!(error instanceof SSEHubError)) throw error;
-					if (error.status === 503) onError(error.cause ?? error);
+					if (error.code === 'history_unavailable') onError(error.cause ?? error);
 					const retryAfter = String(limits.retryAfterSeconds ?? 5);
 					const headers =
 						error.status === 429 || error.status === 503

@@ -19,6 +19,18 @@ export function encodeStored(event: StoredEvent): Uint8Array {
 	return bytes;
 }
 
+/** The frames of `events` as one chunk. */
+function concatFrames(events: readonly StoredEvent[]): Uint8Array {
+	const frames = events.map(encodeStored);
+	const chunk = new Uint8Array(frames.reduce((total, frame) => total + frame.length, 0));
+	let offset = 0;
+	for (const frame of frames) {
+		chunk.set(frame, offset);
+		offset += frame.length;
+	}
+	return chunk;
+}
+
 /**
  * Live events that arrive while a replay is still being written wait here (a replay can be
  * long, at the pace of a slow client). Past this many, the client cannot keep up: its
@@ -35,6 +47,8 @@ export class Subscriber {
 	lastSeq = 0;
 	/** Live events held back while the replay is written; `null` once live. */
 	#pending: StoredEvent[] | null = [];
+	/** Live events of the current tick, written together by `flush`. */
+	#outbox: StoredEvent[] = [];
 
 	constructor(session: string, topics: readonly string[], connection: SSEConnection) {
 		this.session = session;
@@ -49,16 +63,56 @@ export class Subscriber {
 		this.connection.write(encodeStored(event));
 	}
 
-	/** A live event: sent now, or held until the replay is over. */
-	deliver(event: StoredEvent): void {
+	/**
+	 * A live event: queued for this tick's chunk (returns `true`: the caller flushes the tick),
+	 * or held until the replay is over (returns `false`).
+	 */
+	deliver(event: StoredEvent): boolean {
 		if (this.#pending === null) {
-			this.send(event);
-		} else if (this.#pending.length < MAX_PENDING) {
+			this.#outbox.push(event);
+			return true;
+		}
+		if (this.#pending.length < MAX_PENDING) {
 			this.#pending.push(event);
 		} else {
 			this.#pending = [];
 			this.connection.abort('slow-consumer');
 		}
+		return false;
+	}
+
+	/**
+	 * Writes this tick's live events as one chunk. The cost of a Web Stream is per chunk, not per
+	 * byte, so a burst goes out in one write per connection; `chunks` shares the bytes between
+	 * connections that get the same events.
+	 */
+	flush(chunks: Map<string, Uint8Array>): void {
+		const queued = this.#outbox;
+		this.#outbox = [];
+		if (this.#pending !== null) {
+			// A catch-up started since: these go after it, with the rest held back.
+			for (const event of queued) this.deliver(event);
+			return;
+		}
+		const fresh: StoredEvent[] = [];
+		for (const event of queued) {
+			if (event.seq > this.lastSeq) {
+				fresh.push(event);
+				this.lastSeq = event.seq;
+			}
+		}
+		if (fresh.length === 0) return;
+		if (fresh.length === 1) {
+			this.connection.write(encodeStored(fresh[0] as StoredEvent));
+			return;
+		}
+		const key = fresh.map((event) => event.seq).join(',');
+		let chunk = chunks.get(key);
+		if (!chunk) {
+			chunk = concatFrames(fresh);
+			chunks.set(key, chunk);
+		}
+		this.connection.write(chunk);
 	}
 
 	/** Whether live events go straight out (no replay or catch-up is being written). */
