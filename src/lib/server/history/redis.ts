@@ -319,6 +319,19 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 	const listeners = new Set<LiveHandlers>();
 	let subscriber: Promise<RedisSubscriber> | undefined;
 
+	/**
+	 * Tells the listeners to catch up from history, once calls can run: the subscriber connection
+	 * may be back before the command connection, and a catch-up read made before that would fail.
+	 */
+	function announceResync(): void {
+		client.off('ready', announceResync);
+		if (!client.isReady) {
+			client.on('ready', announceResync);
+			return;
+		}
+		if (!closed) for (const handlers of listeners) handlers.onResync();
+	}
+
 	async function openSubscriber(): Promise<RedisSubscriber> {
 		await ready();
 		const sub = client.duplicate();
@@ -330,7 +343,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		sub.on('ready', () => {
 			if (!interrupted) return;
 			interrupted = false;
-			for (const handlers of listeners) handlers.onResync();
+			announceResync();
 		});
 		const onMessage = (message: string) => {
 			let event: StoredEvent;
@@ -501,6 +514,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				if (!own) {
 					client.off('error', onError);
 					client.off('ready', onReady);
+					client.off('ready', announceResync);
 					return;
 				}
 				// Our listeners stay: a client emits 'error' with no listener as a crash.

@@ -152,33 +152,69 @@ export function createSSEHub<Topics extends TopicMap>(
 		const replayed = await writeHistory(subscriber, plan.cursors);
 		if (replayed === null) return;
 		subscriber.connection.write(encodeControl('sse:ready', { replayed }));
+		// The client has everything up to its position: a catch-up (or a late live event) must not
+		// send it again when the replay had nothing newer.
+		subscriber.lastSeq = Math.max(subscriber.lastSeq, plan.position);
 		subscriber.goLive();
 	}
+
+	/**
+	 * What an open stream registered in the store: the epoch its positions count in (known for a
+	 * shared store, the only kind that resyncs) and the range of its subscription record.
+	 */
+	interface Registration {
+		connection: string;
+		epoch: string | undefined;
+		from: number;
+		position: number;
+	}
+	const registrations = new WeakMap<Subscriber, Registration>();
 
 	/**
 	 * The shared store's live feed was interrupted (Redis restarted, say) and may have missed
 	 * events: every open stream catches up from history, holding live events meanwhile.
 	 */
 	function resync(): void {
+		const held: Subscriber[] = [];
 		for (const subscribers of bySession.values()) {
 			for (const subscriber of subscribers) {
 				if (!subscriber.live) continue;
 				subscriber.holdLive();
-				const cursors = [...subscriber.topics].map((topic) => ({
-					topic,
-					after: subscriber.lastSeq,
-				}));
-				writeHistory(subscriber, cursors).then(
-					(sent) => {
-						if (sent !== null) subscriber.goLive();
-					},
-					(error: unknown) => {
-						onError(error);
-						subscriber.connection.abort('error'); // it reconnects and resumes from its position
-					},
-				);
+				held.push(subscriber);
 			}
 		}
+		if (held.length === 0) return;
+		const abort = (subscriber: Subscriber) => (error: unknown) => {
+			onError(error);
+			subscriber.connection.abort('error'); // it reconnects and resumes from its position
+		};
+		store.epoch().then(
+			(epoch) => {
+				for (const subscriber of held) catchUp(subscriber, epoch).catch(abort(subscriber));
+			},
+			(error: unknown) => {
+				for (const subscriber of held) abort(subscriber)(error);
+			},
+		);
+	}
+
+	/** Writes what `subscriber` missed while the feed was down, then lets live events through. */
+	async function catchUp(subscriber: Subscriber, epoch: string): Promise<void> {
+		const registration = registrations.get(subscriber);
+		if (subscriber.connection.closed || !registration) return;
+		if (registration.epoch !== epoch) {
+			// A new lifetime (Redis restarted empty): the stream's `seq` counts in the old one, its
+			// subscription record is gone, and so is whatever the feed had not delivered before the
+			// failure. Announce the gap, register again, then send the new epoch from its start.
+			Object.assign(registration, { epoch, from: 0, position: 0 });
+			subscriber.lastSeq = 0;
+			const topics = [...subscriber.topics];
+			subscriber.connection.write(encodeControl('sse:gap', { reason: 'epoch', topics }));
+			const record = { connection: registration.connection, topics, from: 0, to: null };
+			await store.setSubscription(subscriber.session, record);
+		}
+		const cursors = [...subscriber.topics].map((topic) => ({ topic, after: subscriber.lastSeq }));
+		if ((await writeHistory(subscriber, cursors)) !== null) subscriber.goLive();
 	}
 
 	/** Streams with live events queued in this tick. */
@@ -211,10 +247,26 @@ export function createSSEHub<Topics extends TopicMap>(
 
 	// With a store shared by several processes, live events come from its feed (ours included),
 	// so a client on any process gets what any process publishes. Streams wait until it listens.
-	const listening = store.subscribe
-		? store.subscribe({ onEvent: deliver, onResync: resync })
-		: Promise.resolve(null);
-	listening.catch(onError);
+	function listen() {
+		const attempt = store.subscribe
+			? store.subscribe({ onEvent: deliver, onResync: resync })
+			: Promise.resolve(null);
+		attempt.catch(() => {}); // a connection that waits on it reports the failure
+		return attempt;
+	}
+	let listening = listen();
+	listening.catch(onError); // nothing waits on the first attempt yet
+
+	/** Resolves once the feed listens; a failed attempt (Redis down at start) is made again. */
+	async function untilListening(): Promise<void> {
+		const current = listening;
+		try {
+			await current;
+		} catch {
+			if (listening === current && !closed) listening = listen();
+			await listening;
+		}
+	}
 
 	function open(
 		session: string,
@@ -222,10 +274,18 @@ export function createSSEHub<Topics extends TopicMap>(
 		plan: ReplayPlan,
 		signal: AbortSignal,
 		connectionId: string,
+		epoch: string | undefined,
 	) {
 		return produceSSE<Topics>(
 			(_emit, connection: SSEConnection) => {
 				const subscriber = new Subscriber(session, topics, connection);
+				const registration: Registration = {
+					connection: connectionId,
+					epoch,
+					from: plan.from,
+					position: plan.position,
+				};
+				registrations.set(subscriber, registration);
 				addTo(bySession, session, subscriber);
 				for (const topic of topics) addTo(byTopic, topic, subscriber);
 				stream(subscriber, plan).catch((error: unknown) => {
@@ -239,8 +299,8 @@ export function createSSEHub<Topics extends TopicMap>(
 					const record = {
 						connection: connectionId,
 						topics,
-						from: plan.from,
-						to: Math.max(subscriber.lastSeq, plan.position),
+						from: registration.from,
+						to: Math.max(subscriber.lastSeq, registration.position),
 					};
 					store.setSubscription(session, record).catch(onError);
 				};
@@ -272,7 +332,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		}
 		openPerSession.set(session, open_ + 1);
 		try {
-			await listening;
+			await untilListening();
 			const plan = await planReplay({
 				store,
 				session,
@@ -284,13 +344,15 @@ export function createSSEHub<Topics extends TopicMap>(
 				throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 			}
 			const connectionId = crypto.randomUUID();
+			// What the stream's positions count in, so that a resync can tell a restarted store.
+			const epoch = store.subscribe ? await store.epoch() : undefined;
 			await store.setSubscription(session, {
 				connection: connectionId,
 				topics,
 				from: plan.from,
 				to: null,
 			});
-			return open(session, topics, plan, event.request.signal, connectionId);
+			return open(session, topics, plan, event.request.signal, connectionId, epoch);
 		} catch (cause) {
 			release(session);
 			if (cause instanceof SSEHubError) throw cause;

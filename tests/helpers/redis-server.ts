@@ -1,0 +1,94 @@
+/**
+ * Redis for the scale-out tests: the shared server (REDIS_URL, default redis://127.0.0.1:6379)
+ * through an admin client that cleans key prefixes, and throwaway `redis-server` processes on a
+ * free port that a test can kill and restart.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { createClient } from 'redis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+
+export type AdminClient = Awaited<ReturnType<typeof connectAdmin>>;
+
+/** A connected client on REDIS_URL; fails (never skips) when there is no Redis there. */
+export async function connectAdmin() {
+	const admin = createClient({
+		url: REDIS_URL,
+		socket: { connectTimeout: 2000, reconnectStrategy: false },
+	});
+	admin.on('error', () => {});
+	try {
+		await admin.connect();
+	} catch (cause) {
+		throw new Error(
+			`These tests need a real Redis at ${REDIS_URL} (set REDIS_URL, or start one with ` +
+				`\`redis-server --save '' --appendonly no\`): ${(cause as Error).message}`,
+		);
+	}
+	return admin;
+}
+
+export async function keysOf(admin: AdminClient, prefix: string): Promise<string[]> {
+	const keys: string[] = [];
+	for await (const batch of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+		keys.push(...batch);
+	}
+	return keys;
+}
+
+/** Deletes a prefix's keys; fails if any of them had no TTL (it would have lived forever). */
+export async function cleanUp(admin: AdminClient, prefix: string): Promise<void> {
+	const keys = await keysOf(admin, prefix);
+	const untimed: string[] = [];
+	for (const key of keys) if ((await admin.pTTL(key)) === -1) untimed.push(key);
+	if (keys.length > 0) await admin.del(keys);
+	if (untimed.length > 0) throw new Error(`Keys left without a TTL: ${untimed.join(', ')}`);
+}
+
+export async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	await new Promise((resolve) => server.close(resolve));
+	return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+	return new Promise((resolve) => {
+		const socket = createConnection(port, '127.0.0.1');
+		socket.once('connect', () => {
+			socket.destroy();
+			resolve(true);
+		});
+		socket.once('error', () => resolve(false));
+	});
+}
+
+/** A throwaway redis-server with no persistence, accepting connections when this resolves. */
+export async function startRedis(port: number, timeoutMs = 5000): Promise<ChildProcess> {
+	const child = spawn(
+		REDIS_SERVER,
+		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+		{ stdio: 'ignore' },
+	);
+	const deadline = Date.now() + timeoutMs;
+	while (!(await accepts(port))) {
+		if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+		if (Date.now() > deadline) {
+			child.kill('SIGKILL');
+			throw new Error(`redis-server did not listen on port ${port} within ${timeoutMs} ms`);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+	return child;
+}
+
+/** Kills a redis-server at once (no shutdown, no save) and waits for it to be gone. */
+export async function stopRedis(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return;
+	const exited = new Promise((resolve) => child.once('exit', resolve));
+	child.kill('SIGKILL');
+	await exited;
+}
