@@ -1,0 +1,45 @@
+// Who a request comes from, and which of its topics it may stream: the 401 and 403 refusals.
+import type { RequestEvent } from '@sveltejs/kit';
+import { SSEHubError } from '../errors.js';
+import type { TopicMap } from '../produce-sse.js';
+import { cookieSession } from './request.js';
+import type { SSEHubOptions } from './types.js';
+
+export async function sessionOf<Topics extends TopicMap>(
+	options: SSEHubOptions<Topics>,
+	event: RequestEvent,
+): Promise<string | null> {
+	const session = options.session
+		? await options.session(event)
+		: cookieSession(event.cookies, event.url, options.cookie);
+	return session || null;
+}
+
+export async function resolveSession<Topics extends TopicMap>(
+	options: SSEHubOptions<Topics>,
+	event: RequestEvent,
+): Promise<string> {
+	const session = await sessionOf(options, event);
+	if (!session) {
+		throw new SSEHubError('unauthorized', 401, 'No session: sign in before subscribing to events.');
+	}
+	return session;
+}
+
+export async function authorizeTopics<Topics extends TopicMap>(
+	options: SSEHubOptions<Topics>,
+	event: RequestEvent,
+	session: string,
+	topics: string[],
+) {
+	if (!options.authorize) return topics;
+	const verdict = await options.authorize({ event, session, topics });
+	if (verdict === true) return topics;
+	const allowed = verdict === false ? [] : topics.filter((t) => verdict.allowedTopics.includes(t));
+	if (allowed.length === 0) {
+		throw new SSEHubError('forbidden', 403, `Not allowed to subscribe to: ${topics.join(', ')}.`, {
+			topics,
+		});
+	}
+	return allowed;
+}

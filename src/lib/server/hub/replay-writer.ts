@@ -1,0 +1,57 @@
+// Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
+import type { HistoryStore, TopicCursor } from '../history/store.js';
+import { type ReplayPlan, replayMissedMessages } from '../replay.js';
+import { encodeControl } from '../wire.js';
+import type { Subscriber } from './subscriber.js';
+
+export class ReplayWriter {
+	readonly #store: HistoryStore;
+	readonly #pageSize: number | undefined;
+
+	constructor(store: HistoryStore, pageSize: number | undefined) {
+		this.#store = store;
+		this.#pageSize = pageSize;
+	}
+
+	/**
+	 * Writes what history holds for `cursors` at the client's pace (announcing an `expired` gap
+	 * first); returns how many events it sent, or `null` if the connection ended meanwhile.
+	 */
+	async writeHistory(subscriber: Subscriber, cursors: TopicCursor[]): Promise<number | null> {
+		const { connection } = subscriber;
+		let sent = 0;
+		let first = true;
+		for await (const page of replayMissedMessages({
+			store: this.#store,
+			session: subscriber.session,
+			cursors,
+			pageSize: this.#pageSize,
+		})) {
+			if (connection.closed) return null;
+			if (first && page.expired.length > 0) {
+				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
+			}
+			first = false;
+			for (const event of page.events) {
+				// At the client's pace: a replay larger than the buffer limit must not trip it.
+				if (!connection.hasRoom) await connection.ready();
+				if (connection.closed) return null;
+				if (event.seq > subscriber.lastSeq) sent++;
+				subscriber.send(event);
+			}
+		}
+		return connection.closed ? null : sent;
+	}
+
+	/** A new stream: gap notice, replay, `sse:ready`, then live. */
+	async stream(subscriber: Subscriber, plan: ReplayPlan): Promise<void> {
+		if (plan.gap) subscriber.connection.write(encodeControl('sse:gap', plan.gap));
+		const replayed = await this.writeHistory(subscriber, plan.cursors);
+		if (replayed === null) return;
+		subscriber.connection.write(encodeControl('sse:ready', { replayed }));
+		// The client has everything up to its position: a catch-up (or a late live event) must not
+		// send it again when the replay had nothing newer.
+		subscriber.lastSeq = Math.max(subscriber.lastSeq, plan.position);
+		subscriber.goLive();
+	}
+}
