@@ -3,38 +3,32 @@
  * contract suite, then what only a store shared by several processes has to prove. Every store
  * gets its own key prefix; after each test its keys are checked for a TTL, then deleted.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+	type AdminClient,
+	cleanUp as cleanUpPrefix,
+	connectAdmin,
+	freePort,
+	keysOf as keysOfPrefix,
+	REDIS_URL,
+	startRedis,
+	stopRedis,
+} from '../../../../tests/helpers/redis-server.js';
 import { parseEventId } from '../wire.js';
 import { RedisHistoryError, type RedisHistoryOptions, redisHistory } from './redis.js';
 import type { HistoryStore, StoredEvent, SubscriptionRecord, TopicCursor } from './store.js';
 import { describeHistoryStore } from './store-contract.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 const RUN = `sse-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
-let admin: ReturnType<typeof createClient>;
+let admin: AdminClient;
 let prefixCount = 0;
 const newPrefix = () => `${RUN}:${++prefixCount}:`;
 
 beforeAll(async () => {
-	admin = createClient({
-		url: REDIS_URL,
-		socket: { connectTimeout: 2000, reconnectStrategy: false },
-	});
-	admin.on('error', () => {});
-	try {
-		await admin.connect();
-	} catch (cause) {
-		// Fail, never skip: CI has Redis, and a silently skipped suite proves nothing.
-		throw new Error(
-			`These tests need a real Redis at ${REDIS_URL} (set REDIS_URL, or start one with ` +
-				`\`redis-server --save '' --appendonly no\`): ${(cause as Error).message}`,
-		);
-	}
+	admin = await connectAdmin();
 });
 
 afterAll(async () => {
@@ -44,22 +38,8 @@ afterAll(async () => {
 	await admin.close();
 });
 
-async function keysOf(prefix: string): Promise<string[]> {
-	const keys: string[] = [];
-	for await (const batch of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-		keys.push(...batch);
-	}
-	return keys;
-}
-
-/** Deletes a prefix's keys; fails if any of them had no TTL (it would have lived forever). */
-async function cleanUp(prefix: string): Promise<void> {
-	const keys = await keysOf(prefix);
-	const untimed: string[] = [];
-	for (const key of keys) if ((await admin.pTTL(key)) === -1) untimed.push(key);
-	if (keys.length > 0) await admin.del(keys);
-	if (untimed.length > 0) throw new Error(`Keys left without a TTL: ${untimed.join(', ')}`);
-}
+const keysOf = (prefix: string) => keysOfPrefix(admin, prefix);
+const cleanUp = (prefix: string) => cleanUpPrefix(admin, prefix);
 
 const contractPrefixes = new WeakMap<HistoryStore, string>();
 
@@ -100,42 +80,6 @@ async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promis
 		if (Date.now() > deadline) throw new Error(`Condition not met within ${ms} ms`);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
-}
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise((resolve) => server.close(resolve));
-	return port;
-}
-
-/** A throwaway redis-server with no persistence, ready when this resolves. */
-async function startRedis(port: number): Promise<ChildProcess> {
-	const child = spawn(
-		REDIS_SERVER,
-		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-		{ stdio: 'ignore' },
-	);
-	await until(
-		() =>
-			new Promise<boolean>((resolve) => {
-				const socket = createConnection(port, '127.0.0.1');
-				socket.once('connect', () => {
-					socket.destroy();
-					resolve(true);
-				});
-				socket.once('error', () => resolve(false));
-			}),
-	);
-	return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return;
-	const exited = new Promise((resolve) => child.once('exit', resolve));
-	child.kill('SIGKILL');
-	await exited;
 }
 
 /** Every call of the interface, for the failure tests. */
