@@ -48,6 +48,17 @@ const HIGH_WATER_MARK = 64 * 1024;
 const encoder = new TextEncoder();
 
 /**
+ * What an abrupt end errors the stream with. Made once: a reconnect storm closes thousands of
+ * streams, and a fresh Error (with its stack) for each is measurable garbage.
+ */
+const ENDED: Record<CloseReason, Error> = {
+	client: new Error('SSE stream ended: client'),
+	server: new Error('SSE stream ended: server'),
+	'slow-consumer': new Error('SSE stream ended: slow-consumer'),
+	error: new Error('SSE stream ended: error'),
+};
+
+/**
  * One SSE response body: a byte stream with keep-alive, a buffer limit, demand-paced writes and
  * cleanup that runs exactly once however the stream ends. It knows nothing of topics or history;
  * `produceSSE` and the hub build on it.
@@ -166,6 +177,7 @@ export class SSEConnection {
 	}
 
 	#release(): void {
+		if (this.#demand.length === 0) return; // the common case: `pull` runs after every read
 		const waiting = this.#demand;
 		this.#demand = [];
 		for (const resolve of waiting) resolve();
@@ -180,7 +192,7 @@ export class SSEConnection {
 		try {
 			// A graceful end delivers what is queued; any other end frees it now.
 			if (graceful) this.#controller.close();
-			else this.#controller.error(new Error(`SSE stream ended: ${reason}`));
+			else this.#controller.error(ENDED[reason]);
 		} catch {
 			// The stream was already cancelled by the reader: nothing left to end.
 		}

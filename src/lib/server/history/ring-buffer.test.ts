@@ -102,6 +102,24 @@ describe('RingBuffer', () => {
 		}
 	});
 
+	it('grows while it fills, keeping order across growth that happens mid-wrap, up to the capacity', () => {
+		const ring = new RingBuffer<number>(100);
+		const model: number[] = [];
+		let next = 0;
+		// Shift now and then so the head has moved when the array grows.
+		for (let step = 0; step < 400; step++) {
+			if (step % 7 === 3 && model.length > 0) expect(ring.shift()).toBe(model.shift());
+			const evicted = ring.push(next);
+			model.push(next++);
+			if (model.length > 100) expect(evicted).toBe(model.shift());
+			else expect(evicted).toBeUndefined();
+			expect(ring.length).toBe(model.length);
+			expect(Array.from({ length: ring.length }, (_, i) => ring.at(i))).toEqual(model);
+		}
+		const index = ring.firstIndexWhere((n) => n > (model[40] as number));
+		expect(index).toBe(41);
+	});
+
 	it('does not hold on to items it has shifted or evicted', () => {
 		// After wrapping, `at` past length must not resurrect a stale slot.
 		const buffer = new RingBuffer<number>(3);

@@ -1,7 +1,11 @@
 /**
- * A fixed-capacity FIFO on one preallocated array: O(1) push (evicting the oldest when full),
- * O(1) shift and O(1) indexed reads, with no array copying as it wraps.
+ * A bounded FIFO on one array: O(1) push (evicting the oldest when full), O(1) shift and O(1)
+ * indexed reads, with no copying as it wraps. The array starts small and doubles up to the
+ * capacity, so the many short histories (a session per visitor) cost what they hold, not their
+ * bound; the copies that growth makes add up to less than one per item.
  */
+const INITIAL_SIZE = 8;
+
 export class RingBuffer<T> {
 	readonly capacity: number;
 	#items: Array<T | undefined>;
@@ -13,7 +17,7 @@ export class RingBuffer<T> {
 			throw new RangeError(`A ring buffer needs a positive integer capacity, got ${capacity}.`);
 		}
 		this.capacity = capacity;
-		this.#items = new Array(capacity);
+		this.#items = new Array(Math.min(capacity, INITIAL_SIZE));
 	}
 
 	get length(): number {
@@ -24,9 +28,18 @@ export class RingBuffer<T> {
 	push(item: T): T | undefined {
 		let evicted: T | undefined;
 		if (this.#length === this.capacity) evicted = this.shift();
-		this.#items[(this.#head + this.#length) % this.capacity] = item;
+		else if (this.#length === this.#items.length) this.#grow();
+		this.#items[(this.#head + this.#length) % this.#items.length] = item;
 		this.#length++;
 		return evicted;
+	}
+
+	/** Doubles the array (up to the capacity), laying the items out from index 0. */
+	#grow(): void {
+		const items = new Array<T | undefined>(Math.min(this.capacity, this.#items.length * 2));
+		for (let i = 0; i < this.#length; i++) items[i] = this.at(i);
+		this.#items = items;
+		this.#head = 0;
 	}
 
 	/** Removes and returns the oldest item. */
@@ -34,7 +47,7 @@ export class RingBuffer<T> {
 		if (this.#length === 0) return undefined;
 		const item = this.#items[this.#head];
 		this.#items[this.#head] = undefined; // let it be collected
-		this.#head = (this.#head + 1) % this.capacity;
+		this.#head = (this.#head + 1) % this.#items.length;
 		this.#length--;
 		return item;
 	}
@@ -42,7 +55,7 @@ export class RingBuffer<T> {
 	/** The item at `index` from the oldest (0) to the newest (`length - 1`). */
 	at(index: number): T | undefined {
 		if (index < 0 || index >= this.#length) return undefined;
-		return this.#items[(this.#head + index) % this.capacity];
+		return this.#items[(this.#head + index) % this.#items.length];
 	}
 
 	/** The oldest item. */
