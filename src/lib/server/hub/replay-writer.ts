@@ -1,8 +1,27 @@
 // Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
-import type { HistoryStore, TopicCursor } from '../history/store.js';
+import type { HistoryStore, StoredEvent, TopicCursor } from '../history/store.js';
 import { type ReplayPlan, replayMissedMessages } from '../replay.js';
 import { encodeControl } from '../wire.js';
-import type { Subscriber } from './subscriber.js';
+import { encodeStored, type Subscriber } from './subscriber.js';
+
+/** Bytes of frames per replay write: well under the stream's high-water mark, so pacing holds. */
+const SLICE_BYTES = 16 * 1024;
+
+/** Cuts a page into runs of about `SLICE_BYTES` of frames. */
+function* slices(events: readonly StoredEvent[]): Generator<StoredEvent[]> {
+	let slice: StoredEvent[] = [];
+	let bytes = 0;
+	for (const event of events) {
+		slice.push(event);
+		bytes += encodeStored(event).length;
+		if (bytes >= SLICE_BYTES) {
+			yield slice;
+			slice = [];
+			bytes = 0;
+		}
+	}
+	if (slice.length > 0) yield slice;
+}
 
 export class ReplayWriter {
 	readonly #store: HistoryStore;
@@ -32,12 +51,11 @@ export class ReplayWriter {
 				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
 			}
 			first = false;
-			for (const event of page.events) {
+			for (const slice of slices(page.events)) {
 				// At the client's pace: a replay larger than the buffer limit must not trip it.
 				if (!connection.hasRoom) await connection.ready();
 				if (connection.closed) return null;
-				if (event.seq > subscriber.lastSeq) sent++;
-				subscriber.send(event);
+				sent += subscriber.sendAll(slice);
 			}
 		}
 		return connection.closed ? null : sent;

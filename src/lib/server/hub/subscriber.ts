@@ -56,6 +56,23 @@ export class Subscriber {
 		this.connection = connection;
 	}
 
+	/**
+	 * Writes the events not sent yet as one chunk (Web Streams cost per chunk, so a replay goes
+	 * out in slices rather than an event at a time); returns how many it wrote.
+	 */
+	sendAll(events: readonly StoredEvent[]): number {
+		const fresh: StoredEvent[] = [];
+		for (const event of events) {
+			if (event.seq > this.lastSeq) {
+				fresh.push(event);
+				this.lastSeq = event.seq;
+			}
+		}
+		if (fresh.length === 1) this.connection.write(encodeStored(fresh[0] as StoredEvent));
+		else if (fresh.length > 1) this.connection.write(concatFrames(fresh));
+		return fresh.length;
+	}
+
 	/** Writes `event` unless it was already sent. */
 	send(event: StoredEvent): void {
 		if (event.seq <= this.lastSeq) return;
