@@ -43,35 +43,26 @@ const cleanUp = (prefix: string) => cleanUpPrefix(admin, prefix);
 
 const contractPrefixes = new WeakMap<HistoryStore, string>();
 
-describeHistoryStore(
-	'redisHistory (own connection)',
-	(options) => {
-		const prefix = newPrefix();
-		const store = redisHistory({ url: REDIS_URL, prefix, ...options });
-		contractPrefixes.set(store, prefix);
-		return store;
-	},
-	async (store) => {
-		await store.close();
-		await cleanUp(contractPrefixes.get(store) as string);
-	},
-	{ injectableClock: true },
-);
-
-describeHistoryStore(
-	'redisHistory (shared client)',
-	(options) => {
-		const prefix = newPrefix();
-		const store = redisHistory({ client: admin, prefix, ...options });
-		contractPrefixes.set(store, prefix);
-		return store;
-	},
-	async (store) => {
-		await store.close();
-		await cleanUp(contractPrefixes.get(store) as string);
-	},
-	{ injectableClock: true },
-);
+// The contract, once with a connection of the store's own and once with a client it is given.
+for (const [how, connection] of [
+	['own connection', () => ({ url: REDIS_URL })],
+	['shared client', () => ({ client: admin })],
+] as const) {
+	describeHistoryStore(
+		`redisHistory (${how})`,
+		(options) => {
+			const prefix = newPrefix();
+			const store = redisHistory({ ...connection(), prefix, ...options });
+			contractPrefixes.set(store, prefix);
+			return store;
+		},
+		async (store) => {
+			await store.close();
+			await cleanUp(contractPrefixes.get(store) as string);
+		},
+		{ injectableClock: true },
+	);
+}
 
 /** Polls until `check` passes or `ms` run out. */
 async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
