@@ -49,6 +49,8 @@ export class Subscriber {
 	#pending: StoredEvent[] | null = [];
 	/** Live events of the current tick, written together by `flush`. */
 	#outbox: StoredEvent[] = [];
+	/** The seqs of `#outbox`, the key under which connections share one tick's chunk. */
+	#outboxKey = '';
 
 	constructor(session: string, topics: readonly string[], connection: SSEConnection) {
 		this.session = session;
@@ -86,7 +88,11 @@ export class Subscriber {
 	 */
 	deliver(event: StoredEvent): boolean {
 		if (this.#pending === null) {
+			// Kept strictly ascending, so a flush can take the outbox as it is.
+			const last = this.#outbox.at(-1);
+			if (last && event.seq <= last.seq) return false;
 			this.#outbox.push(event);
+			this.#outboxKey += `${event.seq},`; // built as events come: no array or join per flush
 			return true;
 		}
 		if (this.#pending.length < MAX_PENDING) {
@@ -106,28 +112,31 @@ export class Subscriber {
 	flush(chunks: Map<string, Uint8Array>): void {
 		const queued = this.#outbox;
 		this.#outbox = [];
+		if (queued.length === 0) return;
 		if (this.#pending !== null) {
+			this.#outboxKey = '';
 			// A catch-up started since: these go after it, with the rest held back.
 			for (const event of queued) this.deliver(event);
 			return;
 		}
-		const fresh: StoredEvent[] = [];
-		for (const event of queued) {
-			if (event.seq > this.lastSeq) {
-				fresh.push(event);
-				this.lastSeq = event.seq;
-			}
-		}
+		const key = this.#outboxKey;
+		this.#outboxKey = '';
+		// Live events come in seq order, so normally all are new and `key` names them as they are.
+		const fresh =
+			(queued[0] as StoredEvent).seq > this.lastSeq
+				? queued
+				: queued.filter((e) => e.seq > this.lastSeq);
 		if (fresh.length === 0) return;
+		this.lastSeq = (fresh.at(-1) as StoredEvent).seq;
 		if (fresh.length === 1) {
 			this.connection.write(encodeStored(fresh[0] as StoredEvent));
 			return;
 		}
-		const key = fresh.map((event) => event.seq).join(',');
-		let chunk = chunks.get(key);
+		const chunkKey = fresh === queued ? key : fresh.map((event) => event.seq).join(',');
+		let chunk = chunks.get(chunkKey);
 		if (!chunk) {
 			chunk = concatFrames(fresh);
-			chunks.set(key, chunk);
+			chunks.set(chunkKey, chunk);
 		}
 		this.connection.write(chunk);
 	}
