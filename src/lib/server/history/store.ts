@@ -62,7 +62,7 @@ export interface ReadResult {
 export interface SubscriptionRecord {
 	/** Unique per connection. */
 	connection: string;
-	topics: string[];
+	topics: readonly string[];
 	/** The lowest position the client can hold while on this connection. */
 	from: number;
 	/** The highest position it can reach: the head when it ended; `null` while it is open. */

@@ -109,12 +109,12 @@ export class SharedFeed {
 			// failure. Announce the gap, register again, then send the new epoch from its start.
 			Object.assign(registration, { epoch, from: 0, position: 0 });
 			subscriber.lastSeq = 0;
-			const topics = [...subscriber.topics];
+			const topics = subscriber.topics;
 			subscriber.connection.write(encodeControl('sse:gap', { reason: 'epoch', topics }));
 			const record = { connection: registration.connection, topics, from: 0, to: null };
 			await this.#options.store.setSubscription(subscriber.session, record);
 		}
-		const cursors = [...subscriber.topics].map((topic) => ({ topic, after: subscriber.lastSeq }));
+		const cursors = subscriber.topics.map((topic) => ({ topic, after: subscriber.lastSeq }));
 		const { replay } = this.#options;
 		if ((await replay.writeHistory(subscriber, cursors)) !== null) subscriber.goLive();
 	}

@@ -124,4 +124,52 @@ describe('live fan-out', () => {
 		await a.cancel();
 		await b.cancel();
 	});
+
+	it('a tick mixing topics and one session: every stream gets exactly its events, in order', async () => {
+		type Mixed = { a: { n: number }; b: { n: number } };
+		const mixed = createSSEHub<Mixed>({
+			topics: ['a', 'b'],
+			session: (event) => event.request.headers.get('x-session'),
+			closeOnSignals: false,
+		});
+		const open = async (session: string, topics: string) => {
+			const request = new Request(`http://127.0.0.1/events?${topics}`, {
+				headers: { 'x-session': session },
+			});
+			const response = await mixed.handler()(requestEvent(request));
+			const client = pacedReader(response.body as ReadableStream<Uint8Array>);
+			await client.readUntil(() => client.events.some((e) => e.event === 'sse:ready'));
+			return client;
+		};
+		try {
+			const onlyA = await open('s1', 'topics=a');
+			const both = await open('s1', 'topics=a&topics=b');
+			const otherB = await open('s2', 'topics=b');
+			// One tick: broadcasts on both topics, interleaved with events for session s1 only.
+			await Promise.all([
+				mixed.publish('a', { n: 1 }),
+				mixed.publish('b', { n: 2 }),
+				mixed.publish('a', { n: 3 }, { session: 's1' }),
+				mixed.publish('b', { n: 4 }, { session: 's1' }),
+				mixed.publish('a', { n: 5 }),
+				mixed.publish('b', { n: 6 }),
+			]);
+			const received = async (client: typeof onlyA, count: number) => {
+				const live = () => client.events.filter((e) => e.event === 'a' || e.event === 'b');
+				await client.readUntil(() => live().length >= count);
+				return live().map((e) => `${e.event}${JSON.parse(e.data).n}`);
+			};
+			expect(await received(onlyA, 3)).toEqual(['a1', 'a3', 'a5']);
+			expect(await received(both, 6)).toEqual(['a1', 'b2', 'a3', 'b4', 'a5', 'b6']);
+			expect(await received(otherB, 2)).toEqual(['b2', 'b6']);
+			// Nothing more came: the next event each gets is the one published now.
+			await mixed.publish('b', { n: 7 });
+			await mixed.publish('a', { n: 8 });
+			expect(await received(onlyA, 4)).toEqual(['a1', 'a3', 'a5', 'a8']);
+			expect(await received(otherB, 3)).toEqual(['b2', 'b6', 'b7']);
+			for (const client of [onlyA, both, otherB]) await client.cancel();
+		} finally {
+			await mixed.close();
+		}
+	});
 });

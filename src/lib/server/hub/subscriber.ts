@@ -20,7 +20,7 @@ export function encodeStored(event: StoredEvent): Uint8Array {
 }
 
 /** The frames of `events` as one chunk. */
-function concatFrames(events: readonly StoredEvent[]): Uint8Array {
+export function concatFrames(events: readonly StoredEvent[]): Uint8Array {
 	const frames = events.map(encodeStored);
 	const chunk = new Uint8Array(frames.reduce((total, frame) => total + frame.length, 0));
 	let offset = 0;
@@ -41,20 +41,17 @@ const MAX_PENDING = 10_000;
 /** One open stream of the hub: what it listens to and how far it has been sent. */
 export class Subscriber {
 	readonly session: string;
-	readonly topics: ReadonlySet<string>;
+	/** Its topics, without repeats (an array: few, and cheaper to hold than a Set). */
+	readonly topics: readonly string[];
 	readonly connection: SSEConnection;
 	/** The highest `seq` written; anything at or below it was already sent. */
 	lastSeq = 0;
 	/** Live events held back while the replay is written; `null` once live. */
 	#pending: StoredEvent[] | null = [];
-	/** Live events of the current tick, written together by `flush`. */
-	#outbox: StoredEvent[] = [];
-	/** The seqs of `#outbox`, the key under which connections share one tick's chunk. */
-	#outboxKey = '';
 
 	constructor(session: string, topics: readonly string[], connection: SSEConnection) {
 		this.session = session;
-		this.topics = new Set(topics);
+		this.topics = topics;
 		this.connection = connection;
 	}
 
@@ -83,62 +80,32 @@ export class Subscriber {
 	}
 
 	/**
-	 * A live event: queued for this tick's chunk (returns `true`: the caller flushes the tick),
-	 * or held until the replay is over (returns `false`).
+	 * This tick's live events for this stream, with `chunk` their frames already joined (shared
+	 * with the other streams that get the same events). Held back while a replay is written;
+	 * what was already sent is left out.
 	 */
-	deliver(event: StoredEvent): boolean {
-		if (this.#pending === null) {
-			// Kept strictly ascending, so a flush can take the outbox as it is.
-			const last = this.#outbox.at(-1);
-			if (last && event.seq <= last.seq) return false;
-			this.#outbox.push(event);
-			this.#outboxKey += `${event.seq},`; // built as events come: no array or join per flush
-			return true;
+	writeLive(events: readonly StoredEvent[], chunk: Uint8Array): void {
+		if (this.#pending !== null) {
+			for (const event of events) this.#hold(event);
+			return;
 		}
+		if ((events[0] as StoredEvent).seq > this.lastSeq) {
+			// The usual case: all of it is new, so the shared bytes go out as they are.
+			this.lastSeq = (events.at(-1) as StoredEvent).seq;
+			this.connection.write(chunk);
+		} else {
+			this.sendAll(events);
+		}
+	}
+
+	#hold(event: StoredEvent): void {
+		if (this.#pending === null) return;
 		if (this.#pending.length < MAX_PENDING) {
 			this.#pending.push(event);
 		} else {
 			this.#pending = [];
 			this.connection.abort('slow-consumer');
 		}
-		return false;
-	}
-
-	/**
-	 * Writes this tick's live events as one chunk. The cost of a Web Stream is per chunk, not per
-	 * byte, so a burst goes out in one write per connection; `chunks` shares the bytes between
-	 * connections that get the same events.
-	 */
-	flush(chunks: Map<string, Uint8Array>): void {
-		const queued = this.#outbox;
-		this.#outbox = [];
-		if (queued.length === 0) return;
-		if (this.#pending !== null) {
-			this.#outboxKey = '';
-			// A catch-up started since: these go after it, with the rest held back.
-			for (const event of queued) this.deliver(event);
-			return;
-		}
-		const key = this.#outboxKey;
-		this.#outboxKey = '';
-		// Live events come in seq order, so normally all are new and `key` names them as they are.
-		const fresh =
-			(queued[0] as StoredEvent).seq > this.lastSeq
-				? queued
-				: queued.filter((e) => e.seq > this.lastSeq);
-		if (fresh.length === 0) return;
-		this.lastSeq = (fresh.at(-1) as StoredEvent).seq;
-		if (fresh.length === 1) {
-			this.connection.write(encodeStored(fresh[0] as StoredEvent));
-			return;
-		}
-		const chunkKey = fresh === queued ? key : fresh.map((event) => event.seq).join(',');
-		let chunk = chunks.get(chunkKey);
-		if (!chunk) {
-			chunk = concatFrames(fresh);
-			chunks.set(chunkKey, chunk);
-		}
-		this.connection.write(chunk);
 	}
 
 	/** Whether live events go straight out (no replay or catch-up is being written). */
