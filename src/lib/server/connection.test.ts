@@ -35,6 +35,23 @@ describe('keep-alive', () => {
 		expect(await client.readComments(3)).toEqual(['keep-alive', 'keep-alive', 'keep-alive']);
 	});
 
+	it('uses one timer for every stream of a period, and stops it when the last one ends', async () => {
+		vi.useFakeTimers();
+		const timers = vi.getTimerCount();
+		const streams = Array.from({ length: 100 }, () => open({ keepAliveMs: 2_000 }));
+		expect(vi.getTimerCount()).toBe(timers + 1);
+
+		vi.advanceTimersByTime(2_000);
+		for (const { client } of streams) expect(await client.readComments(1)).toEqual(['keep-alive']);
+
+		for (const { connection } of streams.slice(1)) connection.close();
+		vi.advanceTimersByTime(2_000);
+		expect(await streams[0]?.client.readComments(1)).toEqual(['keep-alive']);
+		expect(vi.getTimerCount()).toBe(timers + 1);
+		streams[0]?.connection.close();
+		expect(vi.getTimerCount()).toBe(timers);
+	});
+
 	it('is off with keepAliveMs: 0', async () => {
 		vi.useFakeTimers();
 		const before = vi.getTimerCount();
@@ -53,7 +70,8 @@ describe('cleanup', () => {
 		vi.useFakeTimers();
 		const timers = vi.getTimerCount();
 		const request = new AbortController();
-		const opened = open({ signal: request.signal });
+		// A period no other stream uses, so the keep-alive timer is this stream's alone.
+		const opened = open({ signal: request.signal, keepAliveMs: 7_001 });
 		expect(vi.getTimerCount()).toBe(timers + 1);
 
 		await end(opened, request);

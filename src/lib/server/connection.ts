@@ -1,4 +1,5 @@
-import { encodeComment, encodeRetry } from './wire.js';
+import { joinKeepAlive, leaveKeepAlive } from './keep-alive.js';
+import { encodeRetry } from './wire.js';
 
 /** How a connection ended; given to cleanup callbacks. */
 export type CloseReason =
@@ -44,8 +45,21 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
  * replay) stay under it; live writes may go past it up to `maxBufferedBytes`.
  */
 const HIGH_WATER_MARK = 64 * 1024;
+/** One strategy for every stream: it is only read when a stream is made. */
+const QUEUING_STRATEGY = new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK });
 
 const encoder = new TextEncoder();
+const retryChunks = new Map<number, Uint8Array>();
+
+/** The `retry:` line as bytes, shared by the streams that send the same one (few values are used). */
+function retryChunk(retryMs: number): Uint8Array {
+	let chunk = retryChunks.get(retryMs);
+	if (!chunk) {
+		chunk = encoder.encode(encodeRetry(retryMs));
+		if (retryChunks.size < 16) retryChunks.set(retryMs, chunk);
+	}
+	return chunk;
+}
 
 /**
  * What an abrupt end errors the stream with. Made once: a reconnect storm closes thousands of
@@ -66,52 +80,61 @@ const ENDED: Record<CloseReason, Error> = {
 export class SSEConnection {
 	/** The response body. */
 	readonly stream: ReadableStream<Uint8Array>;
-	/** Aborts when the connection ends, whatever the reason. */
-	readonly signal: AbortSignal;
 
+	// Ten thousand open streams hold ten thousand of these: what is not always needed is made
+	// when it is (the signal, the waiter and cleanup lists), and options are not kept whole.
 	#controller!: ReadableStreamDefaultController<Uint8Array>;
 	#closed = false;
 	#reason: CloseReason = 'server';
-	#ended = new AbortController();
-	#keepAlive: ReturnType<typeof setInterval> | undefined;
-	#cleanups: Array<(reason: CloseReason) => void> = [];
-	#demand: Array<() => void> = [];
+	#ended: AbortController | undefined;
+	#keepAliveMs: number;
+	#cleanups: Array<(reason: CloseReason) => void> | undefined;
+	#demand: Array<() => void> | undefined;
 	#maxBufferedBytes: number;
-	#options: SSEConnectionOptions;
+	#onSlowConsumer: SSEConnectionOptions['onSlowConsumer'];
+	#requestSignal: AbortSignal | undefined;
 	#onRequestAbort = () => this.#end('client');
 
 	constructor(options: SSEConnectionOptions = {}) {
-		this.#options = options;
 		this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
 		if (!(this.#maxBufferedBytes > 0)) throw new RangeError('maxBufferedBytes must be positive.');
+		this.#onSlowConsumer = options.onSlowConsumer;
 		const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
 		// Past 2^31-1 ms Node fires an interval every millisecond: refuse it rather than flood.
 		if (!(keepAliveMs >= 0 && keepAliveMs <= 2 ** 31 - 1)) {
 			throw new RangeError(`keepAliveMs must be 0 (off) to 2147483647, got ${keepAliveMs}.`);
 		}
-		const retry = encodeRetry(options.retryMs ?? DEFAULT_RETRY_MS);
-		this.signal = this.#ended.signal;
+		this.#keepAliveMs = keepAliveMs;
+		const retry = retryChunk(options.retryMs ?? DEFAULT_RETRY_MS);
 
 		this.stream = new ReadableStream<Uint8Array>(
 			{
 				start: (controller) => {
 					this.#controller = controller;
-					controller.enqueue(encoder.encode(retry));
+					controller.enqueue(retry);
 				},
 				pull: () => this.#release(),
 				cancel: () => this.#end('client'),
 			},
-			new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK }),
+			QUEUING_STRATEGY,
 		);
 
-		if (keepAliveMs > 0) {
-			const comment = encoder.encode(encodeComment('keep-alive'));
-			this.#keepAlive = setInterval(() => this.write(comment), keepAliveMs);
-			// A keep-alive timer alone must not keep a process (or a test run) alive.
-			this.#keepAlive.unref?.();
+		if (keepAliveMs > 0) joinKeepAlive(keepAliveMs, this);
+		const signal = options.signal;
+		if (signal?.aborted) this.#end('client');
+		else if (signal) {
+			this.#requestSignal = signal;
+			signal.addEventListener('abort', this.#onRequestAbort, { once: true });
 		}
-		if (options.signal?.aborted) this.#end('client');
-		else options.signal?.addEventListener('abort', this.#onRequestAbort, { once: true });
+	}
+
+	/** Aborts when the connection ends, whatever the reason (with the reason). */
+	get signal(): AbortSignal {
+		if (!this.#ended) {
+			this.#ended = new AbortController();
+			if (this.#closed) this.#ended.abort(this.#reason);
+		}
+		return this.#ended.signal;
 	}
 
 	get closed(): boolean {
@@ -134,7 +157,7 @@ export class SSEConnection {
 		const buffered = this.bufferedBytes;
 		if (buffered > this.#maxBufferedBytes) {
 			try {
-				this.#options.onSlowConsumer?.({ bufferedBytes: buffered, limit: this.#maxBufferedBytes });
+				this.#onSlowConsumer?.({ bufferedBytes: buffered, limit: this.#maxBufferedBytes });
 			} catch (error) {
 				// `write` never throws: a failing hook must not leave the connection open and growing.
 				console.error('[svelte-sse-kit] onSlowConsumer threw:', error);
@@ -157,13 +180,20 @@ export class SSEConnection {
 	 */
 	ready(): Promise<void> {
 		if (this.#closed || this.hasRoom) return Promise.resolve();
-		return new Promise((resolve) => this.#demand.push(resolve));
+		return new Promise((resolve) => {
+			this.#demand ??= [];
+			this.#demand.push(resolve);
+		});
 	}
 
 	/** Runs `fn` once when the connection ends (at once if it already has). */
 	onClose(fn: (reason: CloseReason) => void): void {
-		if (this.#closed) runCleanup(fn, this.#reason);
-		else this.#cleanups.push(fn);
+		if (this.#closed) {
+			runCleanup(fn, this.#reason);
+			return;
+		}
+		this.#cleanups ??= [];
+		this.#cleanups.push(fn);
 	}
 
 	/** Ends the stream after what is queued has been delivered. */
@@ -177,9 +207,9 @@ export class SSEConnection {
 	}
 
 	#release(): void {
-		if (this.#demand.length === 0) return; // the common case: `pull` runs after every read
-		const waiting = this.#demand;
-		this.#demand = [];
+		const waiting = this.#demand; // usually none: `pull` runs after every read
+		if (!waiting) return;
+		this.#demand = undefined;
 		for (const resolve of waiting) resolve();
 	}
 
@@ -187,8 +217,9 @@ export class SSEConnection {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#reason = reason;
-		clearInterval(this.#keepAlive);
-		this.#options.signal?.removeEventListener('abort', this.#onRequestAbort);
+		if (this.#keepAliveMs > 0) leaveKeepAlive(this.#keepAliveMs, this);
+		this.#requestSignal?.removeEventListener('abort', this.#onRequestAbort);
+		this.#requestSignal = undefined;
 		try {
 			// A graceful end delivers what is queued; any other end frees it now.
 			if (graceful) this.#controller.close();
@@ -197,9 +228,9 @@ export class SSEConnection {
 			// The stream was already cancelled by the reader: nothing left to end.
 		}
 		this.#release();
-		this.#ended.abort(reason);
-		const cleanups = this.#cleanups;
-		this.#cleanups = [];
+		this.#ended?.abort(reason);
+		const cleanups = this.#cleanups ?? [];
+		this.#cleanups = undefined;
 		for (const cleanup of cleanups) runCleanup(cleanup, reason);
 	}
 }

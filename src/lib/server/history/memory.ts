@@ -41,7 +41,8 @@ export interface MemoryHistoryOptions {
 /** A bounded, `seq`-ordered log that remembers, per topic, the newest event it had to drop. */
 class EventLog {
 	readonly events: RingBuffer<StoredEvent>;
-	readonly droppedUpTo = new Map<string, number>();
+	/** Made on the first drop: most session logs never drop anything. */
+	#droppedUpTo: Map<string, number> | undefined;
 
 	constructor(maxLength: number) {
 		this.events = new RingBuffer(maxLength);
@@ -51,8 +52,18 @@ class EventLog {
 	push(event: StoredEvent): number {
 		const evicted = this.events.push(event);
 		if (!evicted) return 0;
-		this.droppedUpTo.set(evicted.topic, evicted.seq);
+		this.#dropped(evicted);
 		return 1;
+	}
+
+	#dropped(event: StoredEvent): void {
+		this.#droppedUpTo ??= new Map();
+		this.#droppedUpTo.set(event.topic, event.seq);
+	}
+
+	/** The newest `seq` of `topic` that this log has dropped (0 if none). */
+	droppedUpTo(topic: string): number {
+		return this.#droppedUpTo?.get(topic) ?? 0;
 	}
 
 	prune(cutoff: number): number {
@@ -63,7 +74,7 @@ class EventLog {
 			oldest = this.events.peek()
 		) {
 			this.events.shift();
-			this.droppedUpTo.set(oldest.topic, oldest.seq);
+			this.#dropped(oldest);
 			dropped++;
 		}
 		return dropped;
@@ -241,8 +252,8 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 				const log = topicLogs.has(cursor.topic) ? topicLog(cursor.topic) : undefined;
 				if ('after' in cursor) {
 					const dropped = Math.max(
-						log?.droppedUpTo.get(cursor.topic) ?? 0,
-						session?.log.droppedUpTo.get(cursor.topic) ?? 0,
+						log?.droppedUpTo(cursor.topic) ?? 0,
+						session?.log.droppedUpTo(cursor.topic) ?? 0,
 					);
 					if (dropped > start) expired.push(cursor.topic);
 				}

@@ -1,6 +1,6 @@
 /**
  * A bounded FIFO on one array: O(1) push (evicting the oldest when full), O(1) shift and O(1)
- * indexed reads, with no copying as it wraps. The array starts small and doubles up to the
+ * indexed reads, with no copying as it wraps. The array starts empty and doubles up to the
  * capacity, so the many short histories (a session per visitor) cost what they hold, not their
  * bound; the copies that growth makes add up to less than one per item.
  */
@@ -17,7 +17,7 @@ export class RingBuffer<T> {
 			throw new RangeError(`A ring buffer needs a positive integer capacity, got ${capacity}.`);
 		}
 		this.capacity = capacity;
-		this.#items = new Array(Math.min(capacity, INITIAL_SIZE));
+		this.#items = [];
 	}
 
 	get length(): number {
@@ -36,7 +36,8 @@ export class RingBuffer<T> {
 
 	/** Doubles the array (up to the capacity), laying the items out from index 0. */
 	#grow(): void {
-		const items = new Array<T | undefined>(Math.min(this.capacity, this.#items.length * 2));
+		const size = Math.max(INITIAL_SIZE, this.#items.length * 2);
+		const items = new Array<T | undefined>(Math.min(this.capacity, size));
 		for (let i = 0; i < this.#length; i++) items[i] = this.at(i);
 		this.#items = items;
 		this.#head = 0;

@@ -11,6 +11,7 @@ import { serializeData, topicNameProblem } from '../wire.js';
 import { authorizeTopics, resolveSession, sessionOf } from './access.js';
 import { FanOut } from './fan-out.js';
 import { type Registration, SharedFeed } from './feed.js';
+import { randomId } from './random-id.js';
 import { SubscriberRegistry } from './registry.js';
 import { ReplayWriter } from './replay-writer.js';
 import { parseTopics, resumePosition } from './request.js';
@@ -56,47 +57,52 @@ export function createSSEHub<Topics extends TopicMap>(
 	const fanOut = new FanOut(registry);
 	const feed = new SharedFeed({ store, registry, replay, onEvent: fanOut.deliver, onError });
 
+	/** What ends a stream's membership: it leaves the registry and its record is closed. */
+	function untrackOnClose(subscriber: Subscriber, registration: Registration) {
+		// Its own scope, so that an open stream holds only these two (not its replay plan).
+		return () => {
+			registry.remove(subscriber);
+			registry.release(subscriber.session);
+			const record = {
+				connection: registration.connection,
+				topics: subscriber.topics,
+				from: registration.from,
+				to: Math.max(subscriber.lastSeq, registration.position),
+			};
+			store.setSubscription(subscriber.session, record).catch(onError);
+		};
+	}
+
+	/** The app's `onSlowConsumer`, told the session; nothing to hold per stream when there is none. */
+	function slowConsumerHook(session: string) {
+		const hook = options.onSlowConsumer;
+		return hook && ((info: { bufferedBytes: number; limit: number }) => hook({ session, ...info }));
+	}
+
 	function open(
 		session: string,
 		topics: string[],
 		plan: ReplayPlan,
 		signal: AbortSignal,
-		connectionId: string,
-		epoch: string | undefined,
+		registration: Registration,
 	) {
 		return produceSSE<Topics>(
 			(_emit, connection: SSEConnection) => {
 				const subscriber = new Subscriber(session, topics, connection);
-				const registration: Registration = {
-					connection: connectionId,
-					epoch,
-					from: plan.from,
-					position: plan.position,
-				};
 				feed.register(subscriber, registration);
 				registry.add(subscriber);
 				replay.stream(subscriber, plan).catch((error: unknown) => {
 					onError(error);
 					connection.abort('error');
 				});
-				return () => {
-					registry.remove(subscriber);
-					registry.release(session);
-					const record = {
-						connection: connectionId,
-						topics,
-						from: registration.from,
-						to: Math.max(subscriber.lastSeq, registration.position),
-					};
-					store.setSubscription(session, record).catch(onError);
-				};
+				return untrackOnClose(subscriber, registration);
 			},
 			{
 				signal,
 				keepAliveMs: limits.keepAliveMs,
 				retryMs: limits.retryMs,
 				maxBufferedBytes: limits.maxBufferedBytes,
-				onSlowConsumer: (info) => options.onSlowConsumer?.({ session, ...info }),
+				onSlowConsumer: slowConsumerHook(session),
 			},
 		);
 	}
@@ -129,7 +135,7 @@ export function createSSEHub<Topics extends TopicMap>(
 			if (closed) {
 				throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 			}
-			const connectionId = crypto.randomUUID();
+			const connectionId = randomId();
 			// What the stream's positions count in, so that a resync can tell a restarted store.
 			const epoch = store.subscribe ? await store.epoch() : undefined;
 			await store.setSubscription(session, {
@@ -138,7 +144,13 @@ export function createSSEHub<Topics extends TopicMap>(
 				from: plan.from,
 				to: null,
 			});
-			return open(session, topics, plan, event.request.signal, connectionId, epoch);
+			const registration = {
+				connection: connectionId,
+				epoch,
+				from: plan.from,
+				position: plan.position,
+			};
+			return open(session, topics, plan, event.request.signal, registration);
 		} catch (cause) {
 			registry.release(session);
 			if (cause instanceof SSEHubError) throw cause;

@@ -1,6 +1,7 @@
 import type { Cookies } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
 import { topicNameProblem } from '../wire.js';
+import { randomId } from './random-id.js';
 
 /** Reads `?topics=a&topics=b` and checks it against the declared topics. */
 export function parseTopics(url: URL, declared: ReadonlySet<string>, maxTopics: number): string[] {
@@ -66,7 +67,7 @@ export function cookieSession(
 ): string {
 	const existing = cookies.get(name);
 	if (existing && SESSION_ID.test(existing)) return existing;
-	const id = crypto.randomUUID();
+	const id = randomId();
 	cookies.set(name, id, {
 		path: '/',
 		httpOnly: true,
