@@ -192,8 +192,9 @@ export class SSEConnection {
 			runCleanup(fn, this.#reason);
 			return;
 		}
-		this.#cleanups ??= [];
-		this.#cleanups.push(fn);
+		// Usually the only one: an array of one, not one pushed onto (which grows to 17 slots).
+		if (this.#cleanups) this.#cleanups.push(fn);
+		else this.#cleanups = [fn];
 	}
 
 	/** Ends the stream after what is queued has been delivered. */

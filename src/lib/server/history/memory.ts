@@ -87,7 +87,8 @@ class EventLog {
 }
 
 interface Session {
-	log: EventLog;
+	/** Its own events; made by the first one (most sessions only ever get broadcasts). */
+	log: EventLog | undefined;
 	records: SubscriptionRecord[];
 	lastActive: number;
 }
@@ -128,7 +129,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	}
 
 	function forget(id: string, session: Session): void {
-		retained -= session.log.events.length;
+		retained -= session.log?.events.length ?? 0;
 		sessions.delete(id);
 	}
 
@@ -174,11 +175,11 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		} else {
 			if (!create) return undefined;
 			if (sessions.size >= maxSessions) evictForRoom();
-			session = { log: new EventLog(maxLength), records: [], lastActive: 0 };
+			session = { log: undefined, records: [], lastActive: 0 };
 		}
 		session.lastActive = now();
 		sessions.set(id, session);
-		pruneLog(session.log);
+		if (session.log) pruneLog(session.log);
 		return session;
 	}
 
@@ -198,7 +199,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		if (cursor.last === Number.POSITIVE_INFINITY) return 0;
 		// The last N of this topic across its log and the session's buffer: walk both from the end.
 		const log = topicLogs.get(cursor.topic)?.events;
-		const own = session?.log.events;
+		const own = session?.log?.events;
 		let i = (log?.length ?? 0) - 1;
 		let j = (own?.length ?? 0) - 1;
 		let start = Number.MAX_SAFE_INTEGER;
@@ -233,7 +234,9 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			let log: EventLog;
 			if (sessionId !== undefined) {
 				event.session = sessionId;
-				log = (touch(sessionId, true) as Session).log;
+				const session = touch(sessionId, true) as Session;
+				session.log ??= new EventLog(maxLength);
+				log = session.log;
 			} else {
 				log = topicLog(topic);
 			}
@@ -253,14 +256,14 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 				if ('after' in cursor) {
 					const dropped = Math.max(
 						log?.droppedUpTo(cursor.topic) ?? 0,
-						session?.log.droppedUpTo(cursor.topic) ?? 0,
+						session?.log?.droppedUpTo(cursor.topic) ?? 0,
 					);
 					if (dropped > start) expired.push(cursor.topic);
 				}
 				if (log) sources.push({ log, index: log.indexAfter(start), starts: new Map() });
 				sessionStarts.set(cursor.topic, start);
 			}
-			if (session && sessionStarts.size > 0) {
+			if (session?.log && sessionStarts.size > 0) {
 				const lowest = Math.min(...sessionStarts.values());
 				sources.push({
 					log: session.log,
@@ -296,17 +299,21 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 
 		async setSubscription(sessionId: string, record: SubscriptionRecord) {
 			const session = touch(sessionId, true) as Session;
-			const index = session.records.findIndex((r) => r.connection === record.connection);
-			if (index >= 0) session.records.splice(index, 1);
-			session.records.push(record);
-			let ended = session.records.filter((r) => r.to !== null).length;
+			// A new array of exactly its length: one pushed onto grows to 17 slots, and there is
+			// one of these per session.
+			const records = [
+				...session.records.filter((r) => r.connection !== record.connection),
+				record,
+			];
+			let ended = records.filter((r) => r.to !== null).length;
 			while (ended > MAX_ENDED_RECORDS) {
-				session.records.splice(
-					session.records.findIndex((r) => r.to !== null),
+				records.splice(
+					records.findIndex((r) => r.to !== null),
 					1,
 				);
 				ended--;
 			}
+			session.records = records;
 		},
 
 		async subscriptions(sessionId: string) {
@@ -317,7 +324,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		async stats(): Promise<HistoryStats> {
 			expireSessions();
 			for (const log of topicLogs.values()) pruneLog(log);
-			for (const session of sessions.values()) pruneLog(session.log);
+			for (const session of sessions.values()) if (session.log) pruneLog(session.log);
 			return { epoch, head, sessions: sessions.size, events: retained };
 		},
 

@@ -5,17 +5,6 @@ import type { SubscriberRegistry } from './registry.js';
 import type { ReplayWriter } from './replay-writer.js';
 import type { Subscriber } from './subscriber.js';
 
-/**
- * What an open stream registered in the store: the epoch its positions count in (known for a
- * shared store, the only kind that resyncs) and the range of its subscription record.
- */
-export interface Registration {
-	connection: string;
-	epoch: string | undefined;
-	from: number;
-	position: number;
-}
-
 export interface SharedFeedOptions {
 	store: HistoryStore;
 	registry: SubscriberRegistry;
@@ -31,7 +20,6 @@ export interface SharedFeedOptions {
  */
 export class SharedFeed {
 	readonly #options: SharedFeedOptions;
-	readonly #registrations = new WeakMap<Subscriber, Registration>();
 	#listening: Promise<(() => Promise<void>) | null>;
 	#stopped = false;
 
@@ -68,11 +56,6 @@ export class SharedFeed {
 		await stopListening?.();
 	}
 
-	/** Remembers what `subscriber` registered, for a catch-up to bring up to date. */
-	register(subscriber: Subscriber, registration: Registration): void {
-		this.#registrations.set(subscriber, registration);
-	}
-
 	/**
 	 * The shared store's live feed was interrupted (Redis restarted, say) and may have missed
 	 * events: every open stream catches up from history, holding live events meanwhile.
@@ -101,8 +84,8 @@ export class SharedFeed {
 
 	/** Writes what `subscriber` missed while the feed was down, then lets live events through. */
 	async #catchUp(subscriber: Subscriber, epoch: string): Promise<void> {
-		const registration = this.#registrations.get(subscriber);
-		if (subscriber.connection.closed || !registration) return;
+		const { registration } = subscriber;
+		if (subscriber.connection.closed) return;
 		if (registration.epoch !== epoch) {
 			// A new lifetime (Redis restarted empty): the stream's `seq` counts in the old one, its
 			// subscription record is gone, and so is whatever the feed had not delivered before the

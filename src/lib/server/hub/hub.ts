@@ -10,12 +10,12 @@ import { closeOnShutdown } from '../shutdown.js';
 import { serializeData, topicNameProblem } from '../wire.js';
 import { authorizeTopics, resolveSession, sessionOf } from './access.js';
 import { FanOut } from './fan-out.js';
-import { type Registration, SharedFeed } from './feed.js';
+import { SharedFeed } from './feed.js';
 import { randomId } from './random-id.js';
 import { SubscriberRegistry } from './registry.js';
 import { ReplayWriter } from './replay-writer.js';
 import { parseTopics, resumePosition } from './request.js';
-import { Subscriber } from './subscriber.js';
+import { type Registration, Subscriber } from './subscriber.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
@@ -58,9 +58,10 @@ export function createSSEHub<Topics extends TopicMap>(
 	const feed = new SharedFeed({ store, registry, replay, onEvent: fanOut.deliver, onError });
 
 	/** What ends a stream's membership: it leaves the registry and its record is closed. */
-	function untrackOnClose(subscriber: Subscriber, registration: Registration) {
-		// Its own scope, so that an open stream holds only these two (not its replay plan).
+	function untrackOnClose(subscriber: Subscriber) {
+		// Its own scope, so that an open stream holds only its subscriber (not its replay plan).
 		return () => {
+			const { registration } = subscriber;
 			registry.remove(subscriber);
 			registry.release(subscriber.session);
 			const record = {
@@ -88,14 +89,13 @@ export function createSSEHub<Topics extends TopicMap>(
 	) {
 		return produceSSE<Topics>(
 			(_emit, connection: SSEConnection) => {
-				const subscriber = new Subscriber(session, topics, connection);
-				feed.register(subscriber, registration);
+				const subscriber = new Subscriber(session, topics, connection, registration);
 				registry.add(subscriber);
 				replay.stream(subscriber, plan).catch((error: unknown) => {
 					onError(error);
 					connection.abort('error');
 				});
-				return untrackOnClose(subscriber, registration);
+				return untrackOnClose(subscriber);
 			},
 			{
 				signal,

@@ -38,6 +38,17 @@ export function concatFrames(events: readonly StoredEvent[]): Uint8Array {
  */
 const MAX_PENDING = 10_000;
 
+/**
+ * What an open stream registered in the store: the epoch its positions count in (known for a
+ * shared store, the only kind that resyncs) and the range of its subscription record.
+ */
+export interface Registration {
+	connection: string;
+	epoch: string | undefined;
+	from: number;
+	position: number;
+}
+
 /** One open stream of the hub: what it listens to and how far it has been sent. */
 export class Subscriber {
 	readonly session: string;
@@ -49,10 +60,19 @@ export class Subscriber {
 	/** Live events held back while the replay is written; `null` once live. */
 	#pending: StoredEvent[] | null = [];
 
-	constructor(session: string, topics: readonly string[], connection: SSEConnection) {
+	/** Kept up to date by a catch-up that finds a new epoch. */
+	readonly registration: Registration;
+
+	constructor(
+		session: string,
+		topics: readonly string[],
+		connection: SSEConnection,
+		registration: Registration,
+	) {
 		this.session = session;
 		this.topics = topics;
 		this.connection = connection;
+		this.registration = registration;
 	}
 
 	/**
