@@ -72,6 +72,9 @@ const ENDED: Record<CloseReason, Error> = {
 	error: new Error('SSE stream ended: error'),
 };
 
+type StreamSource = UnderlyingDefaultSource<Uint8Array> &
+	EventListenerObject & { connection: SSEConnection };
+
 /**
  * One SSE response body: a byte stream with keep-alive, a buffer limit, demand-paced writes and
  * cleanup that runs exactly once however the stream ends. It knows nothing of topics or history;
@@ -92,8 +95,35 @@ export class SSEConnection {
 	#demand: Array<() => void> | undefined;
 	#maxBufferedBytes: number;
 	#onSlowConsumer: SSEConnectionOptions['onSlowConsumer'];
-	#requestSignal: AbortSignal | undefined;
-	#onRequestAbort = () => this.#end('client');
+	/**
+	 * Held weakly: Kit's `request.signal` only aborts while its Request is alive (undici keeps
+	 * the controller behind it on the Request), so holding the signal alone would cost an
+	 * EventTarget per stream and not keep the abort working. The body's `cancel` is what ends
+	 * a stream on adapter-node; the signal is the fallback where a platform aborts instead.
+	 */
+	#requestSignal: WeakRef<AbortSignal> | undefined;
+	/** What the stream and the request's signal call back. */
+	#source: StreamSource;
+
+	/**
+	 * The methods of every stream's source, shared: a source per stream is one small object
+	 * instead of four closures and their context (ten thousand streams, ten thousand of each).
+	 */
+	static readonly #sourceMethods: ThisType<StreamSource> & Omit<StreamSource, 'connection'> = {
+		start(controller) {
+			this.connection.#controller = controller;
+		},
+		pull() {
+			this.connection.#release();
+		},
+		cancel() {
+			this.connection.#end('client');
+		},
+		// The request's abort (an `EventListenerObject`, so no closure is needed for it either).
+		handleEvent() {
+			this.connection.#end('client');
+		},
+	};
 
 	constructor(options: SSEConnectionOptions = {}) {
 		this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -107,24 +137,17 @@ export class SSEConnection {
 		this.#keepAliveMs = keepAliveMs;
 		const retry = retryChunk(options.retryMs ?? DEFAULT_RETRY_MS);
 
-		this.stream = new ReadableStream<Uint8Array>(
-			{
-				start: (controller) => {
-					this.#controller = controller;
-					controller.enqueue(retry);
-				},
-				pull: () => this.#release(),
-				cancel: () => this.#end('client'),
-			},
-			QUEUING_STRATEGY,
-		);
+		this.#source = Object.assign(Object.create(SSEConnection.#sourceMethods), { connection: this });
+		// `start` runs within the constructor, so the controller is there for the first line.
+		this.stream = new ReadableStream<Uint8Array>(this.#source, QUEUING_STRATEGY);
+		this.#controller.enqueue(retry);
 
 		if (keepAliveMs > 0) joinKeepAlive(keepAliveMs, this);
 		const signal = options.signal;
 		if (signal?.aborted) this.#end('client');
 		else if (signal) {
-			this.#requestSignal = signal;
-			signal.addEventListener('abort', this.#onRequestAbort, { once: true });
+			this.#requestSignal = new WeakRef(signal);
+			signal.addEventListener('abort', this.#source, { once: true });
 		}
 	}
 
@@ -219,7 +242,7 @@ export class SSEConnection {
 		this.#closed = true;
 		this.#reason = reason;
 		if (this.#keepAliveMs > 0) leaveKeepAlive(this.#keepAliveMs, this);
-		this.#requestSignal?.removeEventListener('abort', this.#onRequestAbort);
+		this.#requestSignal?.deref()?.removeEventListener('abort', this.#source);
 		this.#requestSignal = undefined;
 		try {
 			// A graceful end delivers what is queued; any other end frees it now.
