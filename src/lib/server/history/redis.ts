@@ -35,6 +35,7 @@ export interface RedisSubscriber {
 	readonly isReady: boolean;
 	connect(): Promise<unknown>;
 	subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+	unsubscribe(channel: string): Promise<unknown>;
 	close(): Promise<unknown>;
 	destroy(): void;
 	on(event: 'error' | 'ready', listener: (error?: unknown) => void): unknown;
@@ -383,8 +384,16 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		subscriber = undefined;
 		const sub = await pending?.catch(() => undefined);
 		if (!sub) return;
-		if (sub.isReady) await sub.close().catch(() => sub.destroy());
-		else sub.destroy();
+		if (!sub.isReady) {
+			sub.destroy();
+			return;
+		}
+		// Unsubscribed first: Redis confirms it, where a closed socket is noticed whenever Redis
+		// gets to it (another connection could still see this one counted as listening).
+		await sub
+			.unsubscribe(`${prefix}live`)
+			.then(() => sub.close())
+			.catch(() => sub.destroy());
 	}
 
 	let closing: Promise<void> | undefined;
