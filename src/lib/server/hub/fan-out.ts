@@ -1,7 +1,8 @@
 // Live fan-out: a stored event to the streams that want it, written once per tick.
 import type { StoredEvent } from '../history/store.js';
+import { joinFrames } from './frames.js';
 import type { SubscriberRegistry } from './registry.js';
-import { concatFrames, encodeStored, type Subscriber } from './subscriber.js';
+import type { Subscriber } from './subscriber.js';
 
 /**
  * Collects the live events of one turn of the event loop and writes them after it, one chunk
@@ -48,7 +49,7 @@ export class FanOut {
 	 */
 	#writeToAudience(events: StoredEvent[]): void {
 		const first = events[0] as StoredEvent;
-		const chunk = events.length === 1 ? encodeStored(first) : concatFrames(events);
+		const chunk = joinFrames(events);
 		for (const subscriber of this.#registry.targetsOf(first)) {
 			// A session's event reaches its streams that listen to the topic, not all of them.
 			if (first.session === undefined || subscriber.topics.includes(first.topic)) {
@@ -68,17 +69,10 @@ export class FanOut {
 				else selections.set(subscriber, [event]);
 			}
 		}
-		// Streams with the same selection (same topics) share its bytes.
-		const chunks = new Map<string, Uint8Array>();
 		for (const [subscriber, selection] of selections) {
 			selection.sort((a, b) => a.seq - b.seq);
-			const key = selection.map((event) => event.seq).join(',');
-			let chunk = chunks.get(key);
-			if (!chunk) {
-				chunk = concatFrames(selection);
-				chunks.set(key, chunk);
-			}
-			subscriber.writeLive(selection, chunk);
+			// Streams with the same selection (same topics) share its bytes.
+			subscriber.writeLive(selection, joinFrames(selection));
 		}
 	}
 }

@@ -2,7 +2,8 @@
 import type { HistoryStore, StoredEvent, TopicCursor } from '../history/store.js';
 import { type ReplayPlan, replayMissedMessages } from '../replay.js';
 import { encodeControl } from '../wire.js';
-import { encodeStored, type Subscriber } from './subscriber.js';
+import { encodeStored } from './frames.js';
+import type { Subscriber } from './subscriber.js';
 
 /** Bytes of frames per replay write: well under the stream's high-water mark, so pacing holds. */
 const SLICE_BYTES = 16 * 1024;

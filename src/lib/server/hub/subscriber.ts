@@ -1,35 +1,6 @@
 import type { SSEConnection } from '../connection.js';
 import type { StoredEvent } from '../history/store.js';
-import { frame } from '../wire.js';
-
-const encoder = new TextEncoder();
-
-/**
- * Encoded frames, one per stored event, shared by every connection that sends it: a publish
- * is encoded once, not once per subscriber.
- */
-const frames = new WeakMap<StoredEvent, Uint8Array>();
-
-export function encodeStored(event: StoredEvent): Uint8Array {
-	let bytes = frames.get(event);
-	if (!bytes) {
-		bytes = encoder.encode(frame(event.topic, event.data, event.id));
-		frames.set(event, bytes);
-	}
-	return bytes;
-}
-
-/** The frames of `events` as one chunk. */
-export function concatFrames(events: readonly StoredEvent[]): Uint8Array {
-	const frames = events.map(encodeStored);
-	const chunk = new Uint8Array(frames.reduce((total, frame) => total + frame.length, 0));
-	let offset = 0;
-	for (const frame of frames) {
-		chunk.set(frame, offset);
-		offset += frame.length;
-	}
-	return chunk;
-}
+import { encodeStored, joinFrames } from './frames.js';
 
 /**
  * Live events that arrive while a replay is still being written wait here (a replay can be
@@ -87,8 +58,7 @@ export class Subscriber {
 				this.lastSeq = event.seq;
 			}
 		}
-		if (fresh.length === 1) this.connection.write(encodeStored(fresh[0] as StoredEvent));
-		else if (fresh.length > 1) this.connection.write(concatFrames(fresh));
+		if (fresh.length > 0) this.connection.write(joinFrames(fresh));
 		return fresh.length;
 	}
 
