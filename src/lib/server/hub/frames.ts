@@ -17,43 +17,54 @@ export function encodeStored(event: StoredEvent): Uint8Array {
 }
 
 /**
- * Recently joined runs of frames, by the events they hold. A reconnect storm brings thousands
- * of clients back from the same position, and a tick's events go to every stream of a topic:
- * they share one copy of each run instead of making one each. Bounded by count and bytes.
+ * Recently joined runs of frames. A reconnect storm brings thousands of clients back from the
+ * same position, and a tick's events go to every stream of a topic: they share one copy of
+ * each run instead of making one each. A few slots, overwritten in turn, and only runs of
+ * modest size, so what is kept stays small.
  */
-const recentRuns = new Map<string, Uint8Array>();
-const MAX_RUNS = 64;
-const MAX_RUN_BYTES = 4 * 1024 * 1024;
-let recentBytes = 0;
+interface Run {
+	events: readonly StoredEvent[];
+	chunk: Uint8Array;
+}
+const runs: Array<Run | undefined> = new Array(32);
+let nextSlot = 0;
+const MAX_RUN_BYTES = 128 * 1024;
+
+/** A run of the same events, compared by id (`<epoch>-<seq>`: unique across restarts too). */
+function findRun(events: readonly StoredEvent[]): Uint8Array | undefined {
+	const { length } = events;
+	const firstId = (events[0] as StoredEvent).id;
+	const lastId = (events[length - 1] as StoredEvent).id;
+	for (const run of runs) {
+		if (!run || run.events.length !== length || run.events[0]?.id !== firstId) continue;
+		if (run.events[length - 1]?.id !== lastId) continue;
+		let same = true;
+		for (let i = 1; i < length - 1 && same; i++) {
+			same = run.events[i]?.id === (events[i] as StoredEvent).id;
+		}
+		if (same) return run.chunk;
+	}
+	return undefined;
+}
 
 /** The frames of `events` as one chunk, shared with whoever asks for the same events. */
 export function joinFrames(events: readonly StoredEvent[]): Uint8Array {
 	const [first] = events;
 	if (first === undefined) return new Uint8Array(0);
 	if (events.length === 1) return encodeStored(first);
-	// The first id names the epoch; within it, seqs name the events.
-	let key = first.id;
-	for (let i = 1; i < events.length; i++) key += `,${(events[i] as StoredEvent).seq}`;
-	let chunk = recentRuns.get(key);
-	if (chunk) return chunk;
+	const known = findRun(events);
+	if (known) return known;
 
 	const parts = events.map(encodeStored);
-	chunk = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+	const chunk = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
 	let offset = 0;
 	for (const part of parts) {
 		chunk.set(part, offset);
 		offset += part.length;
 	}
-	if (chunk.length <= MAX_RUN_BYTES / 4) remember(key, chunk);
-	return chunk;
-}
-
-function remember(key: string, chunk: Uint8Array): void {
-	recentRuns.set(key, chunk);
-	recentBytes += chunk.length;
-	for (const [oldest, bytes] of recentRuns) {
-		if (recentRuns.size <= MAX_RUNS && recentBytes <= MAX_RUN_BYTES) break;
-		recentRuns.delete(oldest);
-		recentBytes -= bytes.length;
+	if (chunk.length <= MAX_RUN_BYTES) {
+		runs[nextSlot] = { events, chunk };
+		nextSlot = (nextSlot + 1) % runs.length;
 	}
+	return chunk;
 }
