@@ -172,4 +172,32 @@ describe('live fan-out', () => {
 			await mixed.close();
 		}
 	});
+
+	it('more streams than one turn writes: each gets every tick, once, in order', async () => {
+		hub = createSSEHub<Topics>({ topics: ['logs'], closeOnSignals: false });
+		const clients = [];
+		for (let i = 0; i < 1300; i++) {
+			const client = await connect(hub, 'topics=logs');
+			await client.readUntil(() => client.events.some((e) => e.event === 'sse:ready'));
+			clients.push(client);
+		}
+		// Five ticks, each published while the streams are still being written the one before.
+		for (let tick = 0; tick < 5; tick++) {
+			await Promise.all([0, 1, 2].map((i) => hub?.publish('logs', { n: tick * 3 + i })));
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+		const expected = Array.from({ length: 15 }, (_, n) => n);
+		for (const client of clients) {
+			const logs = () => client.events.filter((e) => e.event === 'logs');
+			await client.readUntil(() => logs().length >= 15);
+			expect(logs().map((e) => JSON.parse(e.data).n)).toEqual(expected);
+		}
+		// Nothing more was queued for anyone.
+		await hub.publish('logs', { n: 15 });
+		for (const client of clients) {
+			await client.readUntil(() => client.events.filter((e) => e.event === 'logs').length >= 16);
+			expect(client.events.filter((e) => e.event === 'logs')).toHaveLength(16);
+		}
+		for (const client of clients) await client.cancel();
+	});
 });
