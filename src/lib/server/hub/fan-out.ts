@@ -4,11 +4,12 @@ import { joinFrames } from './frames.js';
 import type { SubscriberRegistry } from './registry.js';
 import type { Subscriber } from './subscriber.js';
 
-/** The same events, as one chunk, for these streams. */
+/** One write per stream: the same events for all, or a selection for each. */
 interface Job {
 	targets: readonly Subscriber[];
-	events: readonly StoredEvent[];
-	chunk: Uint8Array;
+	/** One entry shared by every target, or one per target. */
+	selections: ReadonlyArray<readonly StoredEvent[]>;
+	chunks: readonly Uint8Array[];
 	/** How many of `targets` have been written. */
 	done: number;
 }
@@ -22,18 +23,20 @@ interface Job {
 const BATCH = 512;
 
 /**
- * Collects the live events of one turn of the event loop and writes them after it, one chunk
- * per stream. Flushing after the tick (not per event) lets a burst of publishes share a chunk,
- * at the cost of one turn of the event loop.
+ * Collects live events and writes them one chunk per stream, after the tick they came in: a
+ * burst of publishes shares a chunk, at the cost of one turn of the event loop. While one
+ * write goes round the streams, what comes meanwhile gathers into the next, so a fast
+ * publisher gets bigger chunks rather than a growing queue.
  */
 export class FanOut {
 	readonly #registry: SubscriberRegistry;
-	/** This tick's events, in the order they came. */
+	/** Events not written yet, in the order they came. */
 	#tick: StoredEvent[] = [];
-	/** Whether every event of the tick goes to the same streams, in ascending `seq`. */
+	/** Whether every event of `#tick` goes to the same streams, in ascending `seq`. */
 	#oneAudience = true;
-	/** Written in order: a stream never gets a later tick's events before an earlier one's. */
-	#jobs: Job[] = [];
+	#flushScheduled = false;
+	/** The write going round the streams; the next waits for it, so order holds per stream. */
+	#job: Job | undefined;
 
 	constructor(registry: SubscriberRegistry) {
 		this.#registry = registry;
@@ -42,84 +45,94 @@ export class FanOut {
 	/** Hands a stored event to the streams that want it (after this tick). */
 	readonly deliver = (stored: StoredEvent): void => {
 		const previous = this.#tick.at(-1);
-		if (previous === undefined) setImmediate(this.#flush);
-		else if (
-			stored.seq <= previous.seq ||
-			stored.topic !== previous.topic ||
-			stored.session !== previous.session
+		if (
+			previous &&
+			(stored.seq <= previous.seq ||
+				stored.topic !== previous.topic ||
+				stored.session !== previous.session)
 		) {
 			this.#oneAudience = false;
 		}
 		this.#tick.push(stored);
+		this.#scheduleFlush();
 	};
 
+	#scheduleFlush(): void {
+		if (this.#flushScheduled || this.#job) return;
+		this.#flushScheduled = true;
+		setImmediate(this.#flush);
+	}
+
 	readonly #flush = (): void => {
+		this.#flushScheduled = false;
 		const events = this.#tick;
-		const oneAudience = this.#oneAudience;
+		if (events.length === 0) return;
 		this.#tick = [];
+		this.#job = this.#oneAudience ? this.#forAudience(events) : this.#mixed(events);
 		this.#oneAudience = true;
-		const idle = this.#jobs.length === 0;
-		if (oneAudience) this.#queueForAudience(events);
-		else this.#queueMixed(events);
-		if (idle) this.#write();
+		this.#write();
 	};
 
 	/**
 	 * The common case (a burst on one topic, or a single event): the same chunk for every stream
 	 * of the audience, made once, each stream visited once rather than once per event.
 	 */
-	#queueForAudience(events: StoredEvent[]): void {
+	#forAudience(events: StoredEvent[]): Job {
 		const first = events[0] as StoredEvent;
 		const targets = [...this.#registry.targetsOf(first)];
-		this.#jobs.push({
+		return {
 			// A session's event reaches its streams that listen to the topic, not all of them.
 			targets:
 				first.session === undefined
 					? targets
 					: targets.filter((subscriber) => subscriber.topics.includes(first.topic)),
-			events,
-			chunk: joinFrames(events),
+			selections: [events],
+			chunks: [joinFrames(events)],
 			done: 0,
-		});
+		};
 	}
 
 	/** Events for several topics or sessions: each stream gets its own selection, in order. */
-	#queueMixed(events: StoredEvent[]): void {
-		const selections = new Map<Subscriber, StoredEvent[]>();
+	#mixed(events: StoredEvent[]): Job {
+		const selected = new Map<Subscriber, StoredEvent[]>();
 		for (const event of events) {
 			for (const subscriber of this.#registry.targetsOf(event)) {
 				if (!subscriber.topics.includes(event.topic)) continue;
-				const selection = selections.get(subscriber);
+				const selection = selected.get(subscriber);
 				if (selection) selection.push(event);
-				else selections.set(subscriber, [event]);
+				else selected.set(subscriber, [event]);
 			}
 		}
-		for (const [subscriber, selection] of selections) {
-			selection.sort((a, b) => a.seq - b.seq);
+		const selections = [...selected.values()];
+		for (const selection of selections) selection.sort((a, b) => a.seq - b.seq);
+		return {
+			targets: [...selected.keys()],
+			selections,
 			// Streams with the same selection (same topics) share its bytes.
-			this.#jobs.push({
-				targets: [subscriber],
-				events: selection,
-				chunk: joinFrames(selection),
-				done: 0,
-			});
-		}
+			chunks: selections.map(joinFrames),
+			done: 0,
+		};
 	}
 
-	/** Writes up to a batch of streams, then yields to the event loop if there is more. */
+	/** Writes a batch of streams, then yields to the event loop until the job is done. */
 	readonly #write = (): void => {
-		let budget = BATCH;
-		while (budget > 0) {
-			const job = this.#jobs[0];
-			if (!job) return;
-			const end = Math.min(job.targets.length, job.done + budget);
-			for (let i = job.done; i < end; i++) {
-				(job.targets[i] as Subscriber).writeLive(job.events, job.chunk);
-			}
-			budget -= end - job.done;
-			job.done = end;
-			if (end === job.targets.length) this.#jobs.shift();
+		const job = this.#job;
+		if (!job) return;
+		const shared = job.selections.length === 1;
+		const end = Math.min(job.targets.length, job.done + BATCH);
+		for (let i = job.done; i < end; i++) {
+			const at = shared ? 0 : i;
+			(job.targets[i] as Subscriber).writeLive(
+				job.selections[at] as StoredEvent[],
+				job.chunks[at] as Uint8Array,
+			);
 		}
-		if (this.#jobs.length > 0) setImmediate(this.#write);
+		job.done = end;
+		if (end < job.targets.length) {
+			setImmediate(this.#write);
+			return;
+		}
+		this.#job = undefined;
+		if (this.#tick.length > 0) this.#scheduleFlush();
 	};
 }
