@@ -15,7 +15,8 @@ export type CloseReason =
 export interface SSEConnectionOptions {
 	/**
 	 * Interval of `: keep-alive` comments, so proxies and load balancers do not close an idle
-	 * stream. `0` turns them off.
+	 * stream (streams with the same interval share one timer, so the first comes within it).
+	 * `0` turns them off.
 	 * @default 15000
 	 */
 	keepAliveMs?: number;
