@@ -245,7 +245,8 @@ describe('ready()', () => {
 
 	it('resolves only once the reader has taken data', async () => {
 		const { connection, client } = open();
-		fill(connection, 70 * KiB);
+		// More than one read takes (a read joins what is queued, up to 64 KiB).
+		fill(connection, 200 * KiB);
 		let resolved = false;
 		void connection.ready().then(() => (resolved = true));
 		await settle();

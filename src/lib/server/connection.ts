@@ -1,3 +1,4 @@
+import { type BodyHooks, BodyQueue } from './body-queue.js';
 import { joinKeepAlive, leaveKeepAlive } from './keep-alive.js';
 import { encodeRetry } from './wire.js';
 
@@ -42,12 +43,10 @@ export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 export const DEFAULT_RETRY_MS = 3_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /**
- * Bytes queued before the stream stops asking for more. Paced writers (`ready()`, used by
+ * Unread bytes under which a connection has room for more. Paced writers (`ready()`, used by
  * replay) stay under it; live writes may go past it up to `maxBufferedBytes`.
  */
 const HIGH_WATER_MARK = 64 * 1024;
-/** One strategy for every stream: it is only read when a stream is made. */
-const QUEUING_STRATEGY = new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK });
 
 const encoder = new TextEncoder();
 const retryChunks = new Map<number, Uint8Array>();
@@ -73,8 +72,7 @@ const ENDED: Record<CloseReason, Error> = {
 	error: new Error('SSE stream ended: error'),
 };
 
-type StreamSource = UnderlyingDefaultSource<Uint8Array> &
-	EventListenerObject & { connection: SSEConnection };
+type Hooks = BodyHooks & EventListenerObject & { connection: SSEConnection };
 
 /**
  * One SSE response body: a byte stream with keep-alive, a buffer limit, demand-paced writes and
@@ -87,7 +85,7 @@ export class SSEConnection {
 
 	// Ten thousand open streams hold ten thousand of these: what is not always needed is made
 	// when it is (the signal, the waiter and cleanup lists), and options are not kept whole.
-	#controller!: ReadableStreamDefaultController<Uint8Array>;
+	#body: BodyQueue;
 	#closed = false;
 	#reason: CloseReason = 'server';
 	#ended: AbortController | undefined;
@@ -103,21 +101,19 @@ export class SSEConnection {
 	 * a stream on adapter-node; the signal is the fallback where a platform aborts instead.
 	 */
 	#requestSignal: WeakRef<AbortSignal> | undefined;
-	/** What the stream and the request's signal call back. */
-	#source: StreamSource;
+	/** What the body and the request's signal call back. */
+	#hooks: Hooks;
 
 	/**
-	 * The methods of every stream's source, shared: a source per stream is one small object
-	 * instead of four closures and their context (ten thousand streams, ten thousand of each).
+	 * The methods of every connection's hooks, shared: the hooks of a connection are one small
+	 * object instead of three closures and their context (ten thousand streams, ten thousand
+	 * of each).
 	 */
-	static readonly #sourceMethods: ThisType<StreamSource> & Omit<StreamSource, 'connection'> = {
-		start(controller) {
-			this.connection.#controller = controller;
+	static readonly #hookMethods: ThisType<Hooks> & Omit<Hooks, 'connection'> = {
+		taken() {
+			if (this.connection.hasRoom) this.connection.#release();
 		},
-		pull() {
-			this.connection.#release();
-		},
-		cancel() {
+		cancelled() {
 			this.connection.#end('client');
 		},
 		// The request's abort (an `EventListenerObject`, so no closure is needed for it either).
@@ -138,17 +134,17 @@ export class SSEConnection {
 		this.#keepAliveMs = keepAliveMs;
 		const retry = retryChunk(options.retryMs ?? DEFAULT_RETRY_MS);
 
-		this.#source = Object.assign(Object.create(SSEConnection.#sourceMethods), { connection: this });
-		// `start` runs within the constructor, so the controller is there for the first line.
-		this.stream = new ReadableStream<Uint8Array>(this.#source, QUEUING_STRATEGY);
-		this.#controller.enqueue(retry);
+		this.#hooks = Object.assign(Object.create(SSEConnection.#hookMethods), { connection: this });
+		this.#body = new BodyQueue(this.#hooks);
+		this.stream = this.#body.stream;
+		this.#body.push(retry);
 
 		if (keepAliveMs > 0) joinKeepAlive(keepAliveMs, this);
 		const signal = options.signal;
 		if (signal?.aborted) this.#end('client');
 		else if (signal) {
 			this.#requestSignal = new WeakRef(signal);
-			signal.addEventListener('abort', this.#source, { once: true });
+			signal.addEventListener('abort', this.#hooks, { once: true });
 		}
 	}
 
@@ -167,8 +163,7 @@ export class SSEConnection {
 
 	/** Bytes written but not yet taken by the client. */
 	get bufferedBytes(): number {
-		if (this.#closed) return 0;
-		return HIGH_WATER_MARK - (this.#controller.desiredSize ?? HIGH_WATER_MARK);
+		return this.#closed ? 0 : this.#body.bytes;
 	}
 
 	/**
@@ -177,7 +172,7 @@ export class SSEConnection {
 	 */
 	write(chunk: string | Uint8Array): boolean {
 		if (this.#closed) return false;
-		this.#controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
+		this.#body.push(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
 		const buffered = this.bufferedBytes;
 		if (buffered > this.#maxBufferedBytes) {
 			try {
@@ -194,7 +189,7 @@ export class SSEConnection {
 
 	/** Whether the client has room for more before the high-water mark (paced writers check it). */
 	get hasRoom(): boolean {
-		return !this.#closed && (this.#controller.desiredSize ?? 0) > 0;
+		return !this.#closed && this.#body.bytes < HIGH_WATER_MARK;
 	}
 
 	/**
@@ -232,7 +227,7 @@ export class SSEConnection {
 	}
 
 	#release(): void {
-		const waiting = this.#demand; // usually none: `pull` runs after every read
+		const waiting = this.#demand; // usually none
 		if (!waiting) return;
 		this.#demand = undefined;
 		for (const resolve of waiting) resolve();
@@ -243,15 +238,11 @@ export class SSEConnection {
 		this.#closed = true;
 		this.#reason = reason;
 		if (this.#keepAliveMs > 0) leaveKeepAlive(this.#keepAliveMs, this);
-		this.#requestSignal?.deref()?.removeEventListener('abort', this.#source);
+		this.#requestSignal?.deref()?.removeEventListener('abort', this.#hooks);
 		this.#requestSignal = undefined;
-		try {
-			// A graceful end delivers what is queued; any other end frees it now.
-			if (graceful) this.#controller.close();
-			else this.#controller.error(ENDED[reason]);
-		} catch {
-			// The stream was already cancelled by the reader: nothing left to end.
-		}
+		// A graceful end delivers what is queued; any other end frees it now.
+		if (graceful) this.#body.finish();
+		else this.#body.fail(ENDED[reason]);
 		this.#release();
 		this.#ended?.abort(reason);
 		const cleanups = this.#cleanups ?? [];
