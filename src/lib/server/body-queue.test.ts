@@ -83,7 +83,9 @@ describe('BodyQueue read through getReader()', () => {
 		const reader = body.stream.getReader();
 		expect(body.stream.locked).toBe(true);
 		expect(() => body.stream.getReader()).toThrow(TypeError);
+		const waiting = reader.read();
 		reader.releaseLock();
+		await expect(waiting).rejects.toThrow(TypeError); // not left to take the next chunk
 		await expect(reader.read()).rejects.toThrow(TypeError);
 		body.push(bytes(7));
 		expect(await body.stream.getReader().read()).toEqual({ done: false, value: bytes(7) });

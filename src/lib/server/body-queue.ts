@@ -117,6 +117,12 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		});
 	}
 
+	/** A direct reader let go: its waiting reads fail, as the Streams spec has it. */
+	released(): void {
+		const error = new TypeError('The reader was released.');
+		for (let read = this.#nextRead(); read; read = this.#nextRead()) read.reject(error);
+	}
+
 	// The Web Stream's underlying source.
 
 	start(controller: ReadableStreamDefaultController<Uint8Array>): void {
@@ -240,6 +246,7 @@ class DirectReader implements ReadableStreamDefaultReader<Uint8Array> {
 
 	releaseLock(): void {
 		if (!this.#queue) return;
+		this.#queue.released();
 		this.#queue = undefined;
 		this.#lock.releaseLock();
 	}
