@@ -17,10 +17,11 @@ interface Job {
 /**
  * Streams written per turn of the event loop. Each write leaves a little garbage behind until
  * its stream has passed the chunk on; written all at once to ten thousand streams, that garbage
- * outlives the young generation and costs a full collection. In turns, it dies young, and the
- * first streams get their events before the last are written.
+ * outlives the young generation and costs a full collection (about 20 % more CPU per delivery).
+ * Small turns cost the last streams instead, which wait on whatever runs between turns: at
+ * 10,000 streams the p99 latency was 200–233 ms in turns of 2,048, 225–850 ms in turns of 512.
  */
-const BATCH = 512;
+export const STREAMS_PER_TURN = 2048;
 
 /**
  * Collects live events and writes them one chunk per stream, after the tick they came in: a
@@ -119,7 +120,7 @@ export class FanOut {
 		const job = this.#job;
 		if (!job) return;
 		const shared = job.selections.length === 1;
-		const end = Math.min(job.targets.length, job.done + BATCH);
+		const end = Math.min(job.targets.length, job.done + STREAMS_PER_TURN);
 		for (let i = job.done; i < end; i++) {
 			const at = shared ? 0 : i;
 			(job.targets[i] as Subscriber).writeLive(

@@ -7,6 +7,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestEvent } from '../../../../tests/helpers/hub-server.js';
 import { memoryHistory } from '../history/memory.js';
+import { STREAMS_PER_TURN } from './fan-out.js';
 import { createSSEHub } from './hub.js';
 import type { SSEHub } from './types.js';
 
@@ -176,7 +177,7 @@ describe('live fan-out', () => {
 	it('more streams than one turn writes: each gets every tick, once, in order', async () => {
 		hub = createSSEHub<Topics>({ topics: ['logs'], closeOnSignals: false });
 		const clients = [];
-		for (let i = 0; i < 1300; i++) {
+		for (let i = 0; i < STREAMS_PER_TURN + 150; i++) {
 			const client = await connect(hub, 'topics=logs');
 			await client.readUntil(() => client.events.some((e) => e.event === 'sse:ready'));
 			clients.push(client);
