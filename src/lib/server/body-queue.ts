@@ -1,6 +1,7 @@
 // A response body as a queue of byte chunks: read directly through `getReader()` (what
 // SvelteKit's Node adapter does with every body), or through the Web Streams machinery by any
 // other consumer (another runtime, `pipeTo`, `tee`).
+import { concatBytes } from './bytes.js';
 
 /** What the owner of a body hears back. */
 export interface BodyHooks {
@@ -154,15 +155,7 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 			size += (chunks[end] as Uint8Array).length;
 			end++;
 		}
-		let value = first;
-		if (end > this.#head + 1) {
-			value = new Uint8Array(size);
-			let offset = 0;
-			for (let i = this.#head; i < end; i++) {
-				value.set(chunks[i] as Uint8Array, offset);
-				offset += (chunks[i] as Uint8Array).length;
-			}
-		}
+		const value = end > this.#head + 1 ? concatBytes(chunks.slice(this.#head, end), size) : first;
 		this.#head = end;
 		this.#bytes -= size;
 		if (this.#head === chunks.length) {

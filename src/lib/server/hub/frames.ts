@@ -1,4 +1,6 @@
 // Encoded frames, shared: what many streams send is encoded and joined once, not once per stream.
+
+import { concatBytes } from '../bytes.js';
 import type { StoredEvent } from '../history/store.js';
 import { frame } from '../wire.js';
 
@@ -56,12 +58,10 @@ export function joinFrames(events: readonly StoredEvent[]): Uint8Array {
 	if (known) return known;
 
 	const parts = events.map(encodeStored);
-	const chunk = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-	let offset = 0;
-	for (const part of parts) {
-		chunk.set(part, offset);
-		offset += part.length;
-	}
+	const chunk = concatBytes(
+		parts,
+		parts.reduce((total, part) => total + part.length, 0),
+	);
 	if (chunk.length <= MAX_RUN_BYTES) {
 		runs[nextSlot] = { events, chunk };
 		nextSlot = (nextSlot + 1) % runs.length;

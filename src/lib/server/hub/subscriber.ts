@@ -1,6 +1,6 @@
 import type { SSEConnection } from '../connection.js';
 import type { StoredEvent } from '../history/store.js';
-import { encodeStored, joinFrames } from './frames.js';
+import { joinFrames } from './frames.js';
 
 /**
  * Live events that arrive while a replay is still being written wait here (a replay can be
@@ -62,13 +62,6 @@ export class Subscriber {
 		return fresh.length;
 	}
 
-	/** Writes `event` unless it was already sent. */
-	send(event: StoredEvent): void {
-		if (event.seq <= this.lastSeq) return;
-		this.lastSeq = event.seq;
-		this.connection.write(encodeStored(event));
-	}
-
 	/**
 	 * This tick's live events for this stream, with `chunk` their frames already joined (shared
 	 * with the other streams that get the same events). Held back while a replay is written;
@@ -113,6 +106,6 @@ export class Subscriber {
 		const pending = this.#pending ?? [];
 		this.#pending = null;
 		pending.sort((a, b) => a.seq - b.seq);
-		for (const event of pending) this.send(event);
+		this.sendAll(pending); // one chunk, what was already sent left out
 	}
 }
