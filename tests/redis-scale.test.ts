@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisHistoryOptions } from '../src/lib/server/history/redis.js';
+import { scripts } from '../src/lib/server/history/redis-scripts.js';
 import { redisHistory } from '../src/lib/server/history/redis.js';
 import type { HistoryStore } from '../src/lib/server/history/store.js';
 import {
@@ -17,6 +18,7 @@ import {
 	type SSEHubOptions,
 } from '../src/lib/server/index.js';
 import { serveHandler, type TestServer } from './helpers/hub-server.js';
+import { type RedisProxy, startRedisProxy } from './helpers/redis-proxy.js';
 import {
 	type AdminClient,
 	cleanUp,
@@ -63,11 +65,13 @@ const nodes: Node[] = [];
 const clients: TestClient[] = [];
 const prefixes: string[] = [];
 const redisServers: ChildProcess[] = [];
+const proxies: RedisProxy[] = [];
 
 afterEach(async () => {
 	for (const client of clients.splice(0)) client.close();
 	for (const node of nodes.splice(0)) await node.close();
 	for (const child of redisServers.splice(0)) await stopRedis(child);
+	for (const proxy of proxies.splice(0)) await proxy.close();
 	for (const prefix of prefixes.splice(0)) await cleanUp(admin, prefix);
 });
 
@@ -488,5 +492,119 @@ describe('when Redis fails', () => {
 		expect(ids(client.received)).toEqual([first, ...live]);
 		expect(node.errors.length).toBeGreaterThan(0);
 		for (const error of node.errors) expect(error).toMatchObject({ code: 'redis_unreachable' });
+	});
+});
+
+describe('while the live feed is in doubt', () => {
+	/** Resolves when `store`'s feed brings the event `id` (what the hub's feed got too). */
+	async function feedOf(store: HistoryStore) {
+		const seen = new Set<string>();
+		const waiters = new Set<() => void>();
+		const stop = await (store.subscribe as NonNullable<HistoryStore['subscribe']>)({
+			onEvent: (event) => {
+				seen.add(event.id);
+				for (const wake of [...waiters]) wake();
+			},
+			onDoubt() {},
+			onResync() {},
+		});
+		const brought = (id: string) =>
+			within(
+				new Promise<void>((resolve) => {
+					const check = () => {
+						if (!seen.has(id)) return;
+						waiters.delete(check);
+						resolve();
+					};
+					waiters.add(check);
+					check();
+				}),
+				5000,
+				`the feed to bring ${id}`,
+			);
+		return { brought, stop };
+	}
+
+	/** Resolves once `count` connections (the processes' subscribers) listen on the prefix's channel. */
+	async function listening(prefix: string, count: number) {
+		const channel = `${prefix}live`;
+		await expect
+			.poll(() => admin.pubSubNumSub(channel), { timeout: 5000 })
+			.toEqual({ [channel]: count });
+	}
+
+	it('holds live events until the catch-up when the subscriber connection is back before the command connection', async () => {
+		const prefix = newPrefix();
+		const proxy = await startRedisProxy(REDIS_URL);
+		proxies.push(proxy);
+		const a = await startNode('A', { url: proxy.url, prefix });
+		const b = await startNode('B', { prefix });
+		const feedOfA = await feedOf(a.store);
+		const client = open(streamUrl(a, ['chat']));
+		await ready(client);
+		const published = [await b.hub.publish('chat', { n: 1 })];
+		await client.until((r) => ids(r).includes(published[0] as string), 'the first event');
+
+		// Both of A's connections drop; neither gets back until let through.
+		proxy.hold('subscriber');
+		proxy.hold('command');
+		proxy.cut();
+		published.push(await b.hub.publish('chat', { n: 2 }));
+		published.push(await b.hub.publish('chat', { n: 3 }));
+		// The subscriber connection is back first: the feed brings live events again, but
+		// events 2 and 3 went by while it was down, and history cannot be read yet.
+		proxy.release('subscriber');
+		await listening(prefix, 2);
+		published.push(await b.hub.publish('chat', { n: 4 }));
+		await feedOfA.brought(published[3] as string);
+		proxy.release('command');
+
+		published.push(await publishOnceUp(b, 'chat', { n: 5 }));
+		await client.until((r) => ids(r).includes(published[4] as string), 'the last event');
+		expect(ids(client.received)).toEqual(published);
+		expect(client.received.some((r) => r.type === 'sse:gap')).toBe(false);
+		await feedOfA.stop();
+	});
+
+	it('catches up a stream whose replay was being written, and one opened, while the feed was down', async () => {
+		const prefix = newPrefix();
+		const proxy = await startRedisProxy(REDIS_URL);
+		proxies.push(proxy);
+		// Replies are held back below for a while: long enough not to count as Redis gone.
+		const a = await startNode('A', { url: proxy.url, prefix, timeoutMs: 10_000 });
+		const b = await startNode('B', { prefix });
+		const feedOfA = await feedOf(a.store);
+		const live = open(streamUrl(a, ['chat']));
+		await ready(live);
+		const first = await b.hub.publish('chat', { n: 1 });
+		await live.until((r) => ids(r).includes(first), 'the first event');
+
+		// A's subscriber connection drops and stays down; its command connection works.
+		proxy.hold('subscriber');
+		proxy.cut('subscriber');
+		const opened = open(streamUrl(a, ['chat']));
+		await ready(opened);
+		// A client resumes from the first event; its replay reads history now (nothing new yet)
+		// but hears the answer only after the feed is back.
+		const frozen = proxy.freezeRepliesAfter(scripts.read.sha);
+		const replaying = open(streamUrl(a, ['chat'], first));
+		await within(frozen, 5000, 'the replay to read history');
+		const missed = [await b.hub.publish('chat', { n: 2 }), await b.hub.publish('chat', { n: 3 })];
+		proxy.release('subscriber');
+		await listening(prefix, 2);
+		const after = await b.hub.publish('chat', { n: 4 });
+		await feedOfA.brought(after);
+		proxy.thaw();
+
+		const last = await b.hub.publish('chat', { n: 5 });
+		for (const client of [live, opened, replaying]) {
+			await client.until((r) => ids(r).includes(last), 'the last event');
+			expect(client.received.some((r) => r.type === 'sse:gap')).toBe(false);
+		}
+		expect(ids(live.received)).toEqual([first, ...missed, after, last]);
+		expect(ids(opened.received)).toEqual([first, ...missed, after, last]);
+		// A new session: the topic is new to it, so its retained history too (the first event).
+		expect(ids(replaying.received)).toEqual([first, ...missed, after, last]);
+		await feedOfA.stop();
 	});
 });
