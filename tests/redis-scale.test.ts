@@ -7,8 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisHistoryOptions } from '../src/lib/server/history/redis.js';
-import { scripts } from '../src/lib/server/history/redis-scripts.js';
 import { redisHistory } from '../src/lib/server/history/redis.js';
+import { scripts } from '../src/lib/server/history/redis-scripts.js';
 import type { HistoryStore } from '../src/lib/server/history/store.js';
 import {
 	createSSEHub,
@@ -525,7 +525,7 @@ describe('while the live feed is in doubt', () => {
 		return { brought, stop };
 	}
 
-	/** Resolves once `count` connections (the processes' subscribers) listen on the prefix's channel. */
+	/** Resolves once `count` connections (processes' subscribers) listen on the prefix's channel. */
 	async function listening(prefix: string, count: number) {
 		const channel = `${prefix}live`;
 		await expect

@@ -89,7 +89,7 @@ export interface RedisHistoryOptions {
 	sessionTtlMs?: number;
 	/**
 	 * How long a call waits for Redis (to connect or to answer) before it rejects, so a hub answers
-	 * 503 promptly instead of hanging.
+	 * 503 promptly instead of hanging; `close()` too waits no longer than this for Redis.
 	 * @default 1000
 	 */
 	timeoutMs?: number;
@@ -319,32 +319,40 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 	// One subscriber connection per store, however many listen.
 	const listeners = new Set<LiveHandlers>();
 	let subscriber: Promise<RedisSubscriber> | undefined;
+	/** The subscriber connection once it listens: from then on, losing it or `client` is a doubt. */
+	let feed: RedisSubscriber | undefined;
+	let inDoubt = false;
 
 	/**
-	 * Tells the listeners to catch up from history, once calls can run: the subscriber connection
-	 * may be back before the command connection, and a catch-up read made before that would fail.
+	 * A connection the feed relies on was lost: what is published meanwhile reaches neither the
+	 * subscriber connection nor, until the command connection is back, a catch-up read.
 	 */
-	function announceResync(): void {
-		client.off('ready', announceResync);
-		if (!client.isReady) {
-			client.on('ready', announceResync);
-			return;
-		}
-		if (!closed) for (const handlers of listeners) handlers.onResync();
+	function doubt(): void {
+		if (!feed || inDoubt || closed) return;
+		inDoubt = true;
+		for (const handlers of listeners) handlers.onDoubt();
+		settle(); // an error that left both connections up (node-redis drops `isReady` first)
+	}
+
+	/**
+	 * Both connections are back (node-redis resubscribes before it reports 'ready'): everything
+	 * from now on comes through the feed, and what it missed can be read, so listeners catch up.
+	 */
+	function settle(): void {
+		if (!feed || !inDoubt || closed || !client.isReady || !feed.isReady) return;
+		inDoubt = false;
+		for (const handlers of listeners) handlers.onResync();
 	}
 
 	async function openSubscriber(): Promise<RedisSubscriber> {
 		await ready();
 		const sub = client.duplicate();
-		let interrupted = false;
+		// Only while it is the feed: a connection being closed or given up on is nobody's doubt.
 		sub.on('error', () => {
-			interrupted = true;
+			if (feed === sub) doubt();
 		});
-		// node-redis resubscribes before it reports 'ready', so nothing after this point is missed.
 		sub.on('ready', () => {
-			if (!interrupted) return;
-			interrupted = false;
-			announceResync();
+			if (feed === sub) settle();
 		});
 		const onMessage = (message: string) => {
 			let event: StoredEvent;
@@ -376,7 +384,28 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		} finally {
 			clearTimeout(timer);
 		}
+		feed = sub;
+		client.on('error', doubt);
+		client.on('ready', settle);
 		return sub;
+	}
+
+	/** Whether `promise` resolved within `timeoutMs`: closing waits no longer than a call would. */
+	async function settlesWithin(promise: Promise<unknown>): Promise<boolean> {
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		try {
+			return await Promise.race([
+				promise.then(
+					() => true,
+					() => false,
+				),
+				new Promise<boolean>((resolve) => {
+					timer = setTimeout(resolve, timeoutMs, false);
+				}),
+			]);
+		} finally {
+			clearTimeout(timer);
+		}
 	}
 
 	async function closeSubscriber(): Promise<void> {
@@ -384,16 +413,20 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		subscriber = undefined;
 		const sub = await pending?.catch(() => undefined);
 		if (!sub) return;
+		if (feed === sub) {
+			feed = undefined;
+			inDoubt = false;
+			client.off('error', doubt);
+			client.off('ready', settle);
+		}
 		if (!sub.isReady) {
 			sub.destroy();
 			return;
 		}
 		// Unsubscribed first: Redis confirms it, where a closed socket is noticed whenever Redis
 		// gets to it (another connection could still see this one counted as listening).
-		await sub
-			.unsubscribe(`${prefix}live`)
-			.then(() => sub.close())
-			.catch(() => sub.destroy());
+		const unsubscribed = await settlesWithin(sub.unsubscribe(`${prefix}live`));
+		if (!(unsubscribed && (await settlesWithin(sub.close())))) sub.destroy();
 	}
 
 	let closing: Promise<void> | undefined;
@@ -503,6 +536,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				subscriber = undefined;
 				throw error;
 			}
+			if (inDoubt) handlers.onDoubt(); // joined a feed that is already missing events
 			let stopped = false;
 			return async () => {
 				if (stopped) return;
@@ -523,13 +557,15 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				if (!own) {
 					client.off('error', onError);
 					client.off('ready', onReady);
-					client.off('ready', announceResync);
 					return;
 				}
 				// Our listeners stay: a client emits 'error' with no listener as a crash.
 				// An owned client that never connected or is reconnecting has nothing to flush.
-				if (own.isReady) await own.close().catch(() => own.destroy());
-				else if (own.isOpen) own.destroy();
+				// A close that waits on replies that never come (the connection died meanwhile) is
+				// cut short: shutting down must not hang.
+				if (own.isReady) {
+					if (!(await settlesWithin(own.close()))) own.destroy();
+				} else if (own.isOpen) own.destroy();
 				await connecting?.catch(() => {});
 			})();
 			return closing;

@@ -91,6 +91,7 @@ export function createSSEHub<Topics extends TopicMap>(
 			(_emit, connection: SSEConnection) => {
 				const subscriber = new Subscriber(session, topics, connection, registration);
 				registry.add(subscriber);
+				feed.track(subscriber);
 				replay.stream(subscriber, plan).catch((error: unknown) => {
 					onError(error);
 					connection.abort('error');
