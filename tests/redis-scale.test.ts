@@ -607,4 +607,20 @@ describe('while the live feed is in doubt', () => {
 		expect(ids(replaying.received)).toEqual([first, ...missed, after, last]);
 		await feedOfA.stop();
 	});
+
+	it('a store closes within its timeout when Redis stops answering', async () => {
+		const proxy = await startRedisProxy(REDIS_URL);
+		proxies.push(proxy);
+		const timeoutMs = 300;
+		const store = redisHistory({ url: proxy.url, prefix: newPrefix(), timeoutMs });
+		await store.subscribe?.({ onEvent() {}, onDoubt() {}, onResync() {} });
+		const frozen = proxy.freezeRepliesAfter(scripts.meta.sha);
+		const head = store.head().catch((error: unknown) => error);
+		await within(frozen, 5000, 'the call to reach Redis');
+		expect(await head).toMatchObject({ code: 'redis_unreachable' });
+		// Its reply is still awaited by the connection: a close that waits for it never ends.
+		const started = performance.now();
+		await within(store.close(), 5000, 'the store to close');
+		expect(performance.now() - started).toBeLessThan(3 * timeoutMs);
+	});
 });
