@@ -624,3 +624,34 @@ describe('while the live feed is in doubt', () => {
 		expect(performance.now() - started).toBeLessThan(3 * timeoutMs);
 	});
 });
+
+describe('shutdown', () => {
+	it("on sveltekit:shutdown the hub closes with the store's connections, and the app's own client stays open", async () => {
+		const prefix = newPrefix();
+		const channel = `${prefix}live`;
+		const appClient = createClient({ url: REDIS_URL });
+		appClient.on('error', () => {});
+		await appClient.connect();
+		const history = redisHistory({ client: appClient, prefix });
+		const hub = createSSEHub<Topics>({ topics: TOPICS, history }); // closeOnSignals: the default
+		const server = await serveHandler(hub.handler());
+		try {
+			const client = open(`${server.origin}/?topics=chat`);
+			await ready(client);
+			expect(await admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
+
+			// What adapter-node emits once its server has closed (after SIGTERM ended the streams).
+			(process as NodeJS.EventEmitter).emit('sveltekit:shutdown', 'SIGTERM'); // a custom event
+			await expect
+				.poll(() => admin.pubSubNumSub(channel), { timeout: 5000 })
+				.toEqual({ [channel]: 0 });
+			await expect(hub.publish('chat', { n: 1 })).rejects.toMatchObject({ code: 'hub_closed' });
+			await expect(history.head()).rejects.toMatchObject({ code: 'store_closed' });
+			expect(await appClient.ping()).toBe('PONG');
+		} finally {
+			await server.close();
+			await hub.close();
+			await appClient.close();
+		}
+	});
+});

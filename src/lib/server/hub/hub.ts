@@ -52,7 +52,17 @@ export function createSSEHub<Topics extends TopicMap>(
 	const registry = new SubscriberRegistry();
 	let closed = false;
 	const stopShutdownHook =
-		options.closeOnSignals === false ? () => {} : closeOnShutdown(() => registry.closeAll());
+		options.closeOnSignals === false
+			? () => {}
+			: closeOnShutdown(
+					() => registry.closeAll(),
+					// The server has closed: the store's connections (Redis) would keep the process up.
+					() => {
+						close()
+							.then(() => (ownsStore ? undefined : store.close()))
+							.catch(onError);
+					},
+				);
 	const replay = new ReplayWriter(store, limits.replayPageSize);
 	const fanOut = new FanOut(registry);
 	const feed = new SharedFeed({ store, registry, replay, onEvent: fanOut.deliver, onError });
@@ -165,6 +175,15 @@ export function createSSEHub<Topics extends TopicMap>(
 		}
 	}
 
+	async function close(): Promise<void> {
+		if (closed) return;
+		closed = true;
+		stopShutdownHook();
+		registry.closeAll();
+		await feed.stop();
+		if (ownsStore) await store.close();
+	}
+
 	return {
 		handler() {
 			return async (event) => {
@@ -241,13 +260,6 @@ export function createSSEHub<Topics extends TopicMap>(
 			};
 		},
 
-		async close() {
-			if (closed) return;
-			closed = true;
-			stopShutdownHook();
-			registry.closeAll();
-			await feed.stop();
-			if (ownsStore) await store.close();
-		},
+		close,
 	};
 }
