@@ -528,6 +528,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		async subscribe(handlers: LiveHandlers) {
 			await ready(); // even when the feed is already open: a caller must learn Redis is down
 			listeners.add(handlers);
+			if (inDoubt) handlers.onDoubt(); // joined a feed that is already missing events
 			subscriber ??= openSubscriber();
 			try {
 				await subscriber;
@@ -536,7 +537,6 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				subscriber = undefined;
 				throw error;
 			}
-			if (inDoubt) handlers.onDoubt(); // joined a feed that is already missing events
 			let stopped = false;
 			return async () => {
 				if (stopped) return;

@@ -88,8 +88,8 @@ export interface LiveHandlers {
 	onEvent(event: StoredEvent): void;
 	/**
 	 * The feed may be missing events from now on: a connection it relies on was lost (either of
-	 * them, for a store with one to listen and one to read). Called once per interruption, never
-	 * before `subscribe` resolved.
+	 * them, for a store with one to listen and one to read). Called once per interruption of a
+	 * feed that was listening (and at once to a listener that joins one in doubt).
 	 */
 	onDoubt(): void;
 	/**

@@ -47,6 +47,8 @@ export class SharedFeed {
 
 	#listen() {
 		const { store, onEvent } = this.#options;
+		// A new attempt (an earlier one failed, so no stream was let in): the store says if in doubt.
+		this.#inDoubt = false;
 		const attempt = store.subscribe
 			? store.subscribe({
 					onEvent,
