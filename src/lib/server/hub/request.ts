@@ -38,6 +38,25 @@ export function parseTopics(url: URL, declared: ReadonlySet<string>, maxTopics: 
 	return requested;
 }
 
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * The id a client names itself with (`?client=`, which `SSEClient` adds and the browser's own
+ * reconnects keep), so the hub can tell its records from those of other tabs of its session.
+ */
+export function clientOf(url: URL): string | undefined {
+	const client = url.searchParams.get('client');
+	if (client === null) return undefined;
+	if (!CLIENT_ID.test(client)) {
+		throw new SSEHubError(
+			'invalid_client',
+			400,
+			'The client parameter must be 8 to 64 letters, digits, "_" or "-" (SSEClient makes one).',
+		);
+	}
+	return client;
+}
+
 /**
  * The client's resume position: the `Last-Event-ID` header (sent by the browser on its own
  * reconnects) wins over the `lastEventId` query parameter (sent by a client that opens a new
