@@ -309,6 +309,36 @@ describe('the built app (node build)', () => {
 		}
 	});
 
+	it('on https the session cookie is __Host-sse_session (Secure, Path=/, no Domain), and a planted bare sse_session is not trusted', async () => {
+		// What adapter-node builds `event.url` from: the app believes it is served over https.
+		const started = await startBuiltApp({ env: { ...FAST, ORIGIN: 'https://app.example.com' } });
+		app = started;
+		// A sibling subdomain can set a cookie for the parent domain, but not a `__Host-` one.
+		const planted = 'planted_by_a_subdomain_0';
+		const page = await fetch(`${started.url}/`, { headers: { cookie: `sse_session=${planted}` } });
+		expect(page.status).toBe(200);
+		await page.text();
+		const cookies = page.headers.getSetCookie();
+		expect(cookies).toHaveLength(1);
+		const cookie = cookies[0] ?? '';
+		expect(cookie).toMatch(/^__Host-sse_session=[A-Za-z0-9_-]{16,128};/);
+		expect(cookie).not.toContain(planted);
+		expect(cookie).toMatch(/;\s*Secure(;|$)/i);
+		expect(cookie).toMatch(/;\s*Path=\/(;|$)/i);
+		expect(cookie).toMatch(/;\s*HttpOnly(;|$)/i);
+		expect(cookie).not.toMatch(/;\s*Domain=/i);
+
+		// The stream keeps the `__Host-` session whatever else the browser sends.
+		const stream = await openStream(`${started.url}/api/events?topics=broadcast`, {
+			cookie: `sse_session=${planted}; ${cookie.split(';')[0]}`,
+		});
+		try {
+			expect(stream.response.headers.getSetCookie()).toEqual([]);
+		} finally {
+			stream.close();
+		}
+	});
+
 	it('fails with a clear message when the server cannot start', async () => {
 		// A port that is already taken: adapter-node cannot listen, and says why on stderr.
 		const blocker = http.createServer();

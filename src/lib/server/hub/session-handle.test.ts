@@ -1,7 +1,7 @@
 /**
  * `hub.handle` and the session cookie, on RequestEvents built from real `Request`s: the cookie is
- * minted once per request and put on `locals`, a valid one is left alone, and it composes with
- * Kit's `sequence`.
+ * minted once per request and put on `locals`, a valid one is left alone, it composes with Kit's
+ * `sequence`, and on https it is a `__Host-` cookie that a bare planted one cannot stand in for.
  * The built app proves the same through SvelteKit itself (tests/built-server.test.ts).
  */
 import type { Handle, RequestEvent, ResolveOptions } from '@sveltejs/kit';
@@ -129,5 +129,43 @@ describe('hub.handle', () => {
 		expect(setCookies).toEqual([]);
 		expect(locals.sseSession).toBeUndefined();
 		expect(calls).toBe(0);
+	});
+});
+
+describe('the session cookie on https', () => {
+	it('is __Host-sse_session, Secure, Path=/, and a bare planted sse_session is not trusted', async () => {
+		const h = start();
+		const planted = 'planted_by_a_subdomain_0';
+		const { event, setCookies, locals } = visit(
+			'https://app.example.com/api/events?topics=chat',
+			`sse_session=${planted}`,
+		);
+		const response = await runHook(h.handle, event, (e) => h.handler()(e));
+		expect(response.status).toBe(200);
+		await response.body?.cancel();
+
+		expect(setCookies).toHaveLength(1);
+		const [line = ''] = setCookies;
+		expect(line).toMatch(/^__Host-sse_session=[A-Za-z0-9_-]{16,128}; Path=\/;/);
+		expect(line).toMatch(/; Secure(;|$)/);
+		expect(line).not.toMatch(/Domain=/i);
+		expect(locals.sseSession).not.toBe(planted);
+		expect(await h.sessionOf(event)).toBe(locals.sseSession);
+	});
+
+	it('the stream handler alone (no hub.handle) ignores a planted sse_session too, and keeps its own', async () => {
+		const h = start();
+		const planted = 'planted_by_a_subdomain_0';
+		const first = visit('https://app.example.com/api/events?topics=chat', `sse_session=${planted}`);
+		const session = await h.sessionOf(first.event);
+		expect(session).not.toBe(planted);
+		expect(first.setCookies[0]).toMatch(/^__Host-sse_session=/);
+
+		const back = visit(
+			'https://app.example.com/api/events?topics=chat',
+			`sse_session=${planted}; __Host-sse_session=${session}`,
+		);
+		expect(await h.sessionOf(back.event)).toBe(session);
+		expect(back.setCookies).toEqual([]);
 	});
 });

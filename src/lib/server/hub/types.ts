@@ -35,7 +35,7 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 	 * with 401. By default a random id in an httpOnly cookie (see `cookie`).
 	 */
 	session?: (event: RequestEvent) => string | null | undefined | Promise<string | null | undefined>;
-	/** Name and lifetime of the default session cookie. */
+	/** Name and lifetime of the default session cookie (`__Host-` prefixed on https). */
 	cookie?: SessionCookieOptions;
 	/** May this session stream these topics? `false` is 403; `{ allowedTopics }` narrows them. */
 	authorize?: (input: {
