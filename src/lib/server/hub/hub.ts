@@ -15,6 +15,7 @@ import { randomId } from './random-id.js';
 import { SubscriberRegistry } from './registry.js';
 import { ReplayWriter } from './replay-writer.js';
 import { clientOf, parseTopics, resumePosition } from './request.js';
+import { sessionHandle } from './session-handle.js';
 import { type Registration, Subscriber } from './subscriber.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
@@ -186,6 +187,8 @@ export function createSSEHub<Topics extends TopicMap>(
 				}
 			};
 		},
+
+		handle: sessionHandle(options),
 
 		async publish(topic, data, publishOptions = {}) {
 			if (closed) throw new SSEHubError('hub_closed', 503, 'This event hub is closed.');
