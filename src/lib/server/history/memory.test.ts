@@ -36,13 +36,21 @@ const open = (connection: string, topics: string[] = ['a']): SubscriptionRecord 
 });
 
 describe('memoryHistory', () => {
-	it('refuses bounds that are not positive', () => {
+	it('refuses bounds it cannot work with, as redisHistory does', () => {
 		for (const key of ['maxLength', 'maxAgeMs', 'sessionTtlMs', 'maxSessions'] as const) {
-			for (const value of [0, -1, Number.NaN]) {
+			for (const value of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
 				expect(() => memoryHistory({ [key]: value }), `${key}=${value}`).toThrow(RangeError);
 			}
-			expect(() => memoryHistory({ [key]: 0 })).toThrow(new RegExp(`${key} must be positive`));
+			expect(() => memoryHistory({ [key]: 0 })).toThrow(new RegExp(`${key} must be a positive`));
 		}
+		// Counts are whole: a ring buffer of 1.5 events would fail later, far from the mistake.
+		expect(() => memoryHistory({ maxLength: 1.5 })).toThrow(/maxLength must be a positive integer/);
+		expect(() => memoryHistory({ maxSessions: 2.5 })).toThrow(
+			/maxSessions must be a positive integer/,
+		);
+		expect(() => memoryHistory({ maxAgeMs: 0 })).toThrow(
+			/maxAgeMs must be a positive number of ms/,
+		);
 	});
 
 	it('starts a new epoch with every instance, one the wire parser accepts', async () => {

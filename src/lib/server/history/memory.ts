@@ -1,4 +1,6 @@
 import { formatEventId } from '../wire.js';
+import { resolveBounds } from './bounds.js';
+import { newEpoch } from './epoch.js';
 import { RingBuffer } from './ring-buffer.js';
 import {
 	type AppendInput,
@@ -93,27 +95,17 @@ interface Session {
 	lastActive: number;
 }
 
-/** Makes an epoch name that will not repeat across restarts: base-36 time plus randomness. */
-function newEpoch(): string {
-	const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
-	return `${Date.now().toString(36)}${random.toString(36)}`;
-}
-
 /**
  * The default history: everything in this process's memory, gone when it restarts (the next
  * reconnect then gets an `epoch` gap). One ring buffer per session, one log per broadcast
  * topic, every one bounded by count and age; sessions bounded by idleness and number.
  */
 export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore {
-	const maxLength = options.maxLength ?? 1000;
-	const maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
-	const sessionTtlMs = options.sessionTtlMs ?? 30 * 60_000;
-	const maxSessions = options.maxSessions ?? 10_000;
+	const { maxLength, maxAgeMs, sessionTtlMs, maxSessions } = resolveBounds(
+		'memoryHistory',
+		options,
+	);
 	const now = options.now ?? Date.now;
-	for (const [name, value] of Object.entries({ maxLength, maxAgeMs, sessionTtlMs, maxSessions })) {
-		if (!(value > 0))
-			throw new RangeError(`memoryHistory: ${name} must be positive, got ${value}.`);
-	}
 
 	const epoch = newEpoch();
 	let head = 0;

@@ -18,6 +18,8 @@
  * policy: an evicted `epoch` or stream would silently lose history.
  */
 import { createClient, ErrorReply } from 'redis';
+import { positiveMs, resolveBounds } from './bounds.js';
+import { newEpoch } from './epoch.js';
 import { type Script, scripts } from './redis-scripts.js';
 import type {
 	AppendInput,
@@ -120,12 +122,6 @@ export class RedisHistoryError extends Error {
 	}
 }
 
-/** A name for a new lifetime: base-36 time plus randomness, as the wire grammar allows. */
-function newEpoch(): string {
-	const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
-	return `${Date.now().toString(36)}${random.toString(36)}`;
-}
-
 /** The URL without credentials, for error messages. */
 function describeUrl(url: string): string {
 	try {
@@ -160,18 +156,10 @@ function countArg(count: number): number {
  * ```
  */
 export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
-	const maxLength = options.maxLength ?? 1000;
-	const maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
-	const sessionTtlMs = options.sessionTtlMs ?? 30 * 60_000;
-	const timeoutMs = options.timeoutMs ?? 1000;
+	const { maxLength, maxAgeMs, sessionTtlMs } = resolveBounds('redisHistory', options);
+	const timeoutMs = positiveMs('redisHistory', 'timeoutMs', options.timeoutMs ?? 1000);
 	const prefix = options.prefix ?? 'sse:';
 	const now = options.now ?? Date.now;
-	for (const [name, value] of Object.entries({ maxAgeMs, sessionTtlMs, timeoutMs })) {
-		if (!(value > 0 && Number.isFinite(value)))
-			throw new RangeError(`redisHistory: ${name} must be a positive number of ms, got ${value}.`);
-	}
-	if (!(Number.isSafeInteger(maxLength) && maxLength > 0))
-		throw new RangeError(`redisHistory: maxLength must be a positive integer, got ${maxLength}.`);
 	if (typeof prefix !== 'string' || prefix === '')
 		throw new RangeError('redisHistory: prefix must be a non-empty string, such as "sse:".');
 	if (options.client && options.url !== undefined)
