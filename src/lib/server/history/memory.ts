@@ -82,6 +82,16 @@ class EventLog {
 		return dropped;
 	}
 
+	/** The newest `seq` of each topic this log ever held, dropped or retained. */
+	newestByTopic(): Map<string, number> {
+		const newest = new Map(this.#droppedUpTo);
+		for (let i = 0; i < this.events.length; i++) {
+			const event = this.events.at(i) as StoredEvent;
+			newest.set(event.topic, event.seq);
+		}
+		return newest;
+	}
+
 	/** Index of the first event with `seq > after`. */
 	indexAfter(after: number): number {
 		return this.events.firstIndexWhere((event) => event.seq > after);
@@ -93,6 +103,11 @@ interface Session {
 	log: EventLog | undefined;
 	records: SubscriptionRecord[];
 	lastActive: number;
+	/**
+	 * How far forgotten sessions' own events reached when this one was made: an earlier session
+	 * of the same id may have lost events up to there.
+	 */
+	floor: number;
 }
 
 /**
@@ -113,6 +128,11 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	const topicLogs = new Map<string, EventLog>();
 	// Map order is least recently active first: touching a session moves it to the end.
 	const sessions = new Map<string, Session>();
+	// The newest `seq` of a forgotten session's own events, per topic and of all topics: a session
+	// the store does not know (or knows anew) may have lost its events up to there. Per topic, so
+	// that forgetting sessions never makes a gap on a topic they had no events of.
+	const forgottenUpTo = new Map<string, number>();
+	let forgottenFloor = 0;
 
 	const isOpen = (session: Session) => session.records.some((record) => record.to === null);
 
@@ -121,8 +141,21 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	}
 
 	function forget(id: string, session: Session): void {
-		retained -= session.log?.events.length ?? 0;
+		if (session.log) {
+			retained -= session.log.events.length;
+			// Once per session, over what it holds: amortized O(1) per event appended.
+			for (const [topic, seq] of session.log.newestByTopic()) {
+				if (seq > (forgottenUpTo.get(topic) ?? 0)) forgottenUpTo.set(topic, seq);
+				forgottenFloor = Math.max(forgottenFloor, seq);
+			}
+		}
 		sessions.delete(id);
+	}
+
+	/** The newest `seq` of `topic` the session may have lost with an earlier one of its id. */
+	function lostWithSession(session: Session | undefined, topic: string): number {
+		const lost = forgottenUpTo.get(topic) ?? 0;
+		return session ? Math.min(lost, session.floor) : lost;
 	}
 
 	/** Moves a session to the most-recently-active end of the map. */
@@ -167,7 +200,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		} else {
 			if (!create) return undefined;
 			if (sessions.size >= maxSessions) evictForRoom();
-			session = { log: undefined, records: [], lastActive: 0 };
+			session = { log: undefined, records: [], lastActive: 0, floor: forgottenFloor };
 		}
 		session.lastActive = now();
 		sessions.set(id, session);
@@ -249,6 +282,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 					const dropped = Math.max(
 						log?.droppedUpTo(cursor.topic) ?? 0,
 						session?.log?.droppedUpTo(cursor.topic) ?? 0,
+						lostWithSession(session, cursor.topic),
 					);
 					if (dropped > start) expired.push(cursor.topic);
 				}
@@ -323,6 +357,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		async close() {
 			topicLogs.clear();
 			sessions.clear();
+			forgottenUpTo.clear();
 			retained = 0;
 		},
 	};

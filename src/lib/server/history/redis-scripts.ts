@@ -21,6 +21,7 @@ local SESSION_TTL = math.floor(sessionTtl + 60000)
 local GLOBAL_TTL = math.max(STREAM_TTL, SESSION_TTL) + 60000
 local EPOCH, SEQ, FORGOT, DROPS = P .. 'epoch', P .. 'seq', P .. 'forgot', P .. 'drops'
 local TOPICS, SESSIONS = P .. 'topics', P .. 'sessions'
+local SNEWEST, SFORGOT, SFLOOR = P .. 'snewest', P .. 'sforgot', P .. 'sfloor'
 
 local function int(n) return string.format('%d', n) end
 local function num(v) return tonumber(v or '0') or 0 end
@@ -31,14 +32,32 @@ local function field(entry, name)
 end
 
 local function refresh_globals()
-  for _, key in ipairs({ EPOCH, SEQ, FORGOT, DROPS, TOPICS, SESSIONS }) do
+  for _, key in ipairs({ EPOCH, SEQ, FORGOT, DROPS, TOPICS, SESSIONS, SNEWEST, SFORGOT, SFLOOR }) do
     redis.call('PEXPIRE', key, GLOBAL_TTL)
   end
 end
 
-local function forget_session(s)
+local function delete_session(s)
   redis.call('DEL', P .. 's:' .. s, P .. 'sd:' .. s, P .. 'r:' .. s)
   redis.call('ZREM', SESSIONS, s)
+end
+
+-- A session's own events go with it: the newest seq of each of its topics (kept in SNEWEST, which
+-- outlives the session's keys) is folded into SFORGOT, and of all topics into SFLOOR, so that a
+-- position older than them still hears of the loss, whether the session comes back or not.
+local function forget_session(s)
+  local newest = redis.call('HGET', SNEWEST, s)
+  if newest then
+    local floor = num(redis.call('GET', SFLOOR))
+    for t, seq in pairs(cjson.decode(newest)) do
+      if seq > num(redis.call('HGET', SFORGOT, t)) then redis.call('HSET', SFORGOT, t, int(seq)) end
+      floor = math.max(floor, seq)
+    end
+    redis.call('PEXPIRE', SFORGOT, GLOBAL_TTL)
+    redis.call('SET', SFLOOR, int(floor), 'PX', GLOBAL_TTL)
+    redis.call('HDEL', SNEWEST, s)
+  end
+  delete_session(s)
 end
 
 -- Deletes an idle topic stream, folding the newest seq it ever held into FORGOT: a position
@@ -65,8 +84,8 @@ local function meta()
   local epoch, seq = redis.call('GET', EPOCH), redis.call('GET', SEQ)
   if epoch and seq then return epoch, tonumber(seq) end
   for _, t in ipairs(redis.call('ZRANGE', TOPICS, 0, -1)) do redis.call('DEL', P .. 't:' .. t) end
-  for _, s in ipairs(redis.call('ZRANGE', SESSIONS, 0, -1)) do forget_session(s) end
-  redis.call('DEL', TOPICS, SESSIONS, DROPS, FORGOT)
+  for _, s in ipairs(redis.call('ZRANGE', SESSIONS, 0, -1)) do delete_session(s) end
+  redis.call('DEL', TOPICS, SESSIONS, DROPS, FORGOT, SNEWEST, SFORGOT, SFLOOR)
   redis.call('SET', EPOCH, ARGV[6], 'PX', GLOBAL_TTL)
   redis.call('SET', SEQ, 0, 'PX', GLOBAL_TTL)
   return ARGV[6], 0
@@ -144,6 +163,21 @@ local function touch_session(s)
   redis.call('ZADD', SESSIONS, now, s)
   for _, k in ipairs({ 's:', 'sd:', 'r:' }) do redis.call('PEXPIRE', P .. k .. s, SESSION_TTL) end
 end
+
+-- A session made now (first use, or again after it was forgotten) remembers how far forgotten
+-- sessions' events reached: an earlier session of the same id may have lost events up to there.
+local function create_session(s)
+  local floor = num(redis.call('GET', SFLOOR))
+  if floor > 0 then redis.call('HSET', P .. 'r:' .. s, 'f', int(floor)) end
+end
+
+-- Notes the newest seq of each topic of a session's own events, for forget_session.
+local function note_own(s, topic, seq)
+  local known = redis.call('HGET', SNEWEST, s)
+  local newest = known and cjson.decode(known) or {}
+  newest[topic] = seq
+  redis.call('HSET', SNEWEST, s, cjson.encode(newest))
+end
 `;
 
 /** ARGV 7.. : topic, data, session, scoped ('1' or '0'). Returns { epoch, seq }. */
@@ -156,8 +190,9 @@ local seq = redis.call('INCR', SEQ)
 local id = int(seq) .. '-0'
 if session then
   local key, dkey = P .. 's:' .. session, P .. 'sd:' .. session
-  if session_alive(session) then prune_age(key, dkey, nil) end
+  if session_alive(session) then prune_age(key, dkey, nil) else create_session(session) end
   add(key, dkey, nil, id, { 'd', data, 't', ARGV[2], 'k', topic })
+  note_own(session, topic, seq)
   touch_session(session)
 else
   local key = P .. 't:' .. topic
@@ -189,9 +224,12 @@ local epoch, head = meta()
 local session, limit = ARGV[7], tonumber(ARGV[8])
 local skey, sdkey = P .. 's:' .. session, P .. 'sd:' .. session
 local alive = session_alive(session)
+-- How far an earlier session of this id may have lost events (see create_session).
+local floor = math.huge
 if alive then
   prune_age(skey, sdkey, nil)
   touch_session(session)
+  floor = num(redis.call('HGET', P .. 'r:' .. session, 'f'))
 end
 local forgot = num(redis.call('GET', FORGOT))
 
@@ -232,6 +270,7 @@ for i = 9, #ARGV, 3 do
     local dropped = forgot
     if exists then dropped = num(redis.call('HGET', DROPS, topic)) end
     if alive then dropped = math.max(dropped, num(redis.call('HGET', sdkey, topic))) end
+    dropped = math.max(dropped, math.min(floor, num(redis.call('HGET', SFORGOT, topic))))
     if dropped > start and not seen[topic] then
       seen[topic] = true
       expired[#expired + 1] = topic
@@ -289,7 +328,7 @@ return { epoch, head, expired, flat }
 const SET_SUBSCRIPTION = `${COMMON}
 meta()
 local session = ARGV[7]
-session_alive(session)
+if not session_alive(session) then create_session(session) end
 local rkey = P .. 'r:' .. session
 -- Each record is stored as [order, ended, record]; a replaced record moves to the end.
 local order = redis.call('HINCRBY', rkey, 'n', 1)

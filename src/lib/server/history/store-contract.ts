@@ -18,6 +18,10 @@ export interface StoreFactoryOptions {
 	maxLength: number;
 	/** Events older than this are dropped. */
 	maxAgeMs: number;
+	/** A session idle for longer than this is forgotten; left to the store's default when unset. */
+	sessionTtlMs?: number;
+	/** At most this many sessions are kept; left to the store's default when unset. */
+	maxSessions?: number;
 	/** A clock to use instead of the real one; only passed when the store declares `injectableClock`. */
 	now?: () => number;
 }
@@ -477,6 +481,80 @@ export function describeHistoryStore(
 					expect((await read('s1', [{ topic: 'a', after: 5 }])).expired).toEqual([]);
 				},
 			);
+		});
+
+		describe.skipIf(!features.injectableClock)('forgotten sessions', () => {
+			/** A store on a clock the test moves, whose sessions are forgotten after 10 s idle. */
+			async function clocked(options: Partial<StoreFactoryOptions> = {}) {
+				const clock = { time: 1_000_000 };
+				const store = await open({ sessionTtlMs: 10_000, now: () => clock.time, ...options });
+				const read = (session: string, cursors: TopicCursor[]) =>
+					store.read({ session, cursors, limit: 100 });
+				return { store, clock, read };
+			}
+			const record = (connection: string, from: number): SubscriptionRecord => ({
+				connection,
+				topics: ['a', 'b'],
+				from,
+				to: null,
+			});
+
+			it('names the topics of its own events that went with it, for a position older than them', async () => {
+				const { store, clock, read } = await clocked();
+				await publish(store, 'a', 's1'); // 1
+				await publish(store, 'a', 's1'); // 2
+				await publish(store, 'b'); // 3
+				await store.setSubscription('s1', { ...record('c1', 0), to: 3 });
+				clock.time += 20_000; // s1 is idle past its TTL
+				await publish(store, 'b'); // 4
+				expect(await store.subscriptions('s1')).toBeNull();
+				expect(await read('s1', [{ topic: 'a', after: 0 }])).toEqual({
+					events: [],
+					expired: ['a'],
+				});
+				expect((await read('s1', [{ topic: 'a', after: 1 }])).expired).toEqual(['a']);
+				// Nothing after 2 was s1's own: a client at 2 lost nothing.
+				expect((await read('s1', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
+				// Broadcast topics are kept apart from sessions: b lost nothing.
+				const b = await read('s1', [{ topic: 'b', after: 0 }]);
+				expect({ seqs: seqs(b), expired: b.expired }).toEqual({ seqs: [3, 4], expired: [] });
+			});
+
+			it('still names them once the session is made again, by another tab or a publish', async () => {
+				for (const remake of ['tab', 'publish'] as const) {
+					const { store, clock, read } = await clocked();
+					await publish(store, 'a', 's1'); // 1
+					await publish(store, 'b', 's1'); // 2
+					clock.time += 20_000;
+					if (remake === 'tab') await store.setSubscription('s1', record('c2', 2));
+					const fresh = await publish(store, 'a', 's1'); // 3
+					expect(await read('s1', [{ topic: 'a', after: 0 }]), remake).toEqual({
+						events: [fresh],
+						expired: ['a'],
+					});
+					expect((await read('s1', [{ topic: 'b', after: 1 }])).expired, remake).toEqual(['b']);
+					expect(await read('s1', [{ topic: 'a', after: 2 }]), remake).toEqual({
+						events: [fresh],
+						expired: [],
+					});
+				}
+			});
+
+			it('gives no gap to a session made after the loss, at its own positions', async () => {
+				const { store, clock, read } = await clocked();
+				await publish(store, 'a', 's1'); // 1
+				await publish(store, 'a', 's1'); // 2
+				clock.time += 20_000;
+				await publish(store, 'a'); // 3
+				await store.setSubscription('s2', record('c1', 3)); // a new client, at head 3
+				await publish(store, 'a', 's2'); // 4
+				const own = await read('s2', [{ topic: 'a', after: 3 }]);
+				expect({ seqs: seqs(own), expired: own.expired }).toEqual({ seqs: [4], expired: [] });
+				expect((await read('s2', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
+				// A session the store does not know may be a forgotten one: it is told, to be safe.
+				expect((await read('nobody', [{ topic: 'a', after: 1 }])).expired).toEqual(['a']);
+				expect((await read('nobody', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
+			});
 		});
 
 		it('agrees with a reference model over a random workload', async () => {
