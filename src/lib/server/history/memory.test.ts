@@ -147,38 +147,6 @@ describe('memoryHistory', () => {
 			expect(await store.subscriptions('s1')).toBeNull();
 		});
 
-		it('caps sessions at maxSessions, forgetting the longest idle first', async () => {
-			const { store, clock } = clocked({ maxSessions: 3 });
-			for (const id of ['s1', 's2', 's3']) {
-				await store.setSubscription(id, closed('c'));
-				clock.time += 1;
-			}
-			await store.read({ session: 's1', cursors: [], limit: 1 }); // s1 is now the freshest
-			clock.time += 1;
-			await store.setSubscription('s4', closed('c'));
-			expect(await store.subscriptions('s2')).toBeNull();
-			expect((await store.stats()).sessions).toBe(3);
-			await store.append({ topic: 'a', data: '1', session: 's5' }); // next idlest: s3
-			expect(await store.subscriptions('s3')).toBeNull();
-			for (const id of ['s1', 's4', 's5']) expect(await store.subscriptions(id)).not.toBeNull();
-		});
-
-		it('never forgets an open session to make room', async () => {
-			const { store, clock } = clocked({ maxSessions: 2 });
-			await store.setSubscription('live', open('c1')); // the idlest, but open
-			clock.time += 1;
-			await store.setSubscription('s2', closed('c'));
-			clock.time += 1;
-			await store.setSubscription('s3', closed('c'));
-			expect(await store.subscriptions('live')).toEqual([open('c1')]);
-			expect(await store.subscriptions('s2')).toBeNull();
-			// When every session is open there is nothing to evict: the cap yields to them.
-			await store.setSubscription('s3', open('c2'));
-			await store.setSubscription('s4', open('c3'));
-			expect((await store.stats()).sessions).toBe(3);
-			for (const id of ['live', 's3', 's4']) expect(await store.subscriptions(id)).not.toBeNull();
-		});
-
 		it('keeps every open record and the newest 32 ended ones', async () => {
 			const store = memoryHistory();
 			for (let i = 0; i < 3; i++) await store.setSubscription('s1', open(`open${i}`));

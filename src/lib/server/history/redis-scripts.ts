@@ -164,9 +164,36 @@ local function touch_session(s)
   for _, k in ipairs({ 's:', 'sd:', 'r:' }) do redis.call('PEXPIRE', P .. k .. s, SESSION_TTL) end
 end
 
+-- Whether the session has a connection open (on a process that may since have died).
+local function is_open(s)
+  for _, v in ipairs(redis.call('HVALS', P .. 'r:' .. s)) do
+    if string.match(v, '^%[%d+,0,') then return true end
+  end
+  return false
+end
+
+-- Makes room for one more session past maxSessions: forgets the longest-idle one that is not open,
+-- as memoryHistory does. Open ones met on the way move to the recent end, so the next scan starts
+-- past them; one whose process missed two heartbeats (it crashed) counts as idle. When the
+-- sixteen idlest are all open, the cap yields to them.
+local function make_room(maxSessions)
+  if redis.call('ZCARD', SESSIONS) < maxSessions then return end
+  local beating = now - 2 * math.max(10, sessionTtl / 3)
+  local front = redis.call('ZRANGE', SESSIONS, 0, 15, 'WITHSCORES')
+  for i = 1, #front, 2 do
+    local s = front[i]
+    if tonumber(front[i + 1]) < beating or not is_open(s) then
+      forget_session(s)
+      return
+    end
+    touch_session(s)
+  end
+end
+
 -- A session made now (first use, or again after it was forgotten) remembers how far forgotten
 -- sessions' events reached: an earlier session of the same id may have lost events up to there.
-local function create_session(s)
+local function create_session(s, maxSessions)
+  make_room(maxSessions)
   local floor = num(redis.call('GET', SFLOOR))
   if floor > 0 then redis.call('HSET', P .. 'r:' .. s, 'f', int(floor)) end
 end
@@ -180,7 +207,7 @@ local function note_own(s, topic, seq)
 end
 `;
 
-/** ARGV 7.. : topic, data, session, scoped ('1' or '0'). Returns { epoch, seq }. */
+/** ARGV 7.. : topic, data, session, scoped ('1' or '0'), maxSessions. Returns { epoch, seq }. */
 const APPEND = `${COMMON}
 local epoch = meta()
 sweep(8)
@@ -190,7 +217,7 @@ local seq = redis.call('INCR', SEQ)
 local id = int(seq) .. '-0'
 if session then
   local key, dkey = P .. 's:' .. session, P .. 'sd:' .. session
-  if session_alive(session) then prune_age(key, dkey, nil) else create_session(session) end
+  if session_alive(session) then prune_age(key, dkey, nil) else create_session(session, tonumber(ARGV[11])) end
   add(key, dkey, nil, id, { 'd', data, 't', ARGV[2], 'k', topic })
   note_own(session, topic, seq)
   touch_session(session)
@@ -324,11 +351,11 @@ refresh_globals()
 return { epoch, head, expired, flat }
 `;
 
-/** ARGV 7.. : session, connection, ended ('1' or '0'), record JSON. */
+/** ARGV 7.. : session, connection, ended ('1' or '0'), record JSON, maxSessions. */
 const SET_SUBSCRIPTION = `${COMMON}
 meta()
 local session = ARGV[7]
-if not session_alive(session) then create_session(session) end
+if not session_alive(session) then create_session(session, tonumber(ARGV[11])) end
 local rkey = P .. 'r:' .. session
 -- Each record is stored as [order, ended, record]; a replaced record moves to the end.
 local order = redis.call('HINCRBY', rkey, 'n', 1)

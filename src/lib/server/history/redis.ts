@@ -90,6 +90,14 @@ export interface RedisHistoryOptions {
 	 */
 	sessionTtlMs?: number;
 	/**
+	 * At most this many sessions are kept; past it the longest-idle one that has no connection open
+	 * is forgotten (one lookup in the sessions index, not a scan), so a flood of cookie-less
+	 * connects cannot fill Redis. Its own events are then gone, and a client that resumes it is
+	 * told (`sse:gap` `expired`).
+	 * @default 10000
+	 */
+	maxSessions?: number;
+	/**
 	 * How long a call waits for Redis (to connect or to answer) before it rejects, so a hub answers
 	 * 503 promptly instead of hanging.
 	 * @default 1000
@@ -156,7 +164,7 @@ function countArg(count: number): number {
  * ```
  */
 export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
-	const { maxLength, maxAgeMs, sessionTtlMs } = resolveBounds('redisHistory', options);
+	const { maxLength, maxAgeMs, sessionTtlMs, maxSessions } = resolveBounds('redisHistory', options);
 	const timeoutMs = positiveMs('redisHistory', 'timeoutMs', options.timeoutMs ?? 1000);
 	const prefix = options.prefix ?? 'sse:';
 	const now = options.now ?? Date.now;
@@ -402,7 +410,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 			const scoped = session !== undefined;
 			const [epoch, seq] = (await run(
 				scripts.append,
-				[topic, data, session ?? '', scoped ? '1' : '0'],
+				[topic, data, session ?? '', scoped ? '1' : '0', String(maxSessions)],
 				time,
 			)) as [unknown, unknown];
 			const event: StoredEvent = {
@@ -457,6 +465,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				record.connection,
 				record.to === null ? '0' : '1',
 				json,
+				String(maxSessions),
 			]);
 			trackOpen(session, record);
 		},

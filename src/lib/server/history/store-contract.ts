@@ -557,6 +557,73 @@ export function describeHistoryStore(
 			});
 		});
 
+		describe.skipIf(!features.injectableClock)('session cap', () => {
+			async function clocked(maxSessions: number) {
+				const clock = { time: 1_000_000 };
+				const store = await open({ maxSessions, now: () => clock.time });
+				return { store, clock };
+			}
+			const closed = (connection: string): SubscriptionRecord => ({
+				connection,
+				topics: ['a'],
+				from: 0,
+				to: 0,
+			});
+			const opened = (connection: string): SubscriptionRecord => ({
+				...closed(connection),
+				to: null,
+			});
+
+			it('keeps at most maxSessions, forgetting the longest idle first', async () => {
+				const { store, clock } = await clocked(3);
+				for (const id of ['s1', 's2', 's3']) {
+					await store.setSubscription(id, closed('c'));
+					clock.time += 1;
+				}
+				await store.read({ session: 's1', cursors: [], limit: 1 }); // s1 is now the freshest
+				clock.time += 1;
+				await store.setSubscription('s4', closed('c'));
+				expect(await store.subscriptions('s2')).toBeNull();
+				expect((await store.stats()).sessions).toBe(3);
+				clock.time += 1;
+				await store.append({ topic: 'a', data: '1', session: 's5' }); // next idlest: s3
+				expect(await store.subscriptions('s3')).toBeNull();
+				for (const id of ['s1', 's4', 's5']) expect(await store.subscriptions(id)).not.toBeNull();
+				expect((await store.stats()).sessions).toBe(3);
+			});
+
+			it('never forgets an open session to make room', async () => {
+				const { store, clock } = await clocked(2);
+				await store.setSubscription('live', opened('c1')); // the idlest, but open
+				clock.time += 1;
+				await store.setSubscription('s2', closed('c'));
+				clock.time += 1;
+				await store.setSubscription('s3', closed('c'));
+				expect(await store.subscriptions('live')).toEqual([opened('c1')]);
+				expect(await store.subscriptions('s2')).toBeNull();
+				// When every session is open there is nothing to evict: the cap yields to them.
+				clock.time += 1;
+				await store.setSubscription('s3', opened('c2'));
+				await store.setSubscription('s4', opened('c3'));
+				expect((await store.stats()).sessions).toBe(3);
+				for (const id of ['live', 's3', 's4']) expect(await store.subscriptions(id)).not.toBeNull();
+			});
+
+			it('tells a session forgotten to make room what it lost', async () => {
+				const { store, clock } = await clocked(2);
+				await publish(store, 'a', 's1'); // 1
+				clock.time += 1;
+				await store.setSubscription('s2', closed('c'));
+				clock.time += 1;
+				await store.setSubscription('s3', closed('c')); // s1 goes
+				expect(await store.subscriptions('s1')).toBeNull();
+				const read = (after: number) =>
+					store.read({ session: 's1', cursors: [{ topic: 'a', after }], limit: 10 });
+				expect(await read(0)).toEqual({ events: [], expired: ['a'] });
+				expect(await read(1)).toEqual({ events: [], expired: [] });
+			});
+		});
+
 		it('agrees with a reference model over a random workload', async () => {
 			const maxLength = 4;
 			const store = await open({ maxLength });
