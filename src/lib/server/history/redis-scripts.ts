@@ -22,6 +22,7 @@ local GLOBAL_TTL = math.max(STREAM_TTL, SESSION_TTL) + 60000
 local EPOCH, SEQ, FORGOT, DROPS = P .. 'epoch', P .. 'seq', P .. 'forgot', P .. 'drops'
 local TOPICS, SESSIONS = P .. 'topics', P .. 'sessions'
 local SNEWEST, SFORGOT, SFLOOR = P .. 'snewest', P .. 'sforgot', P .. 'sfloor'
+local RUN = P .. 'run'
 
 local function int(n) return string.format('%d', n) end
 local function num(v) return tonumber(v or '0') or 0 end
@@ -32,7 +33,7 @@ local function field(entry, name)
 end
 
 local function refresh_globals()
-  for _, key in ipairs({ EPOCH, SEQ, FORGOT, DROPS, TOPICS, SESSIONS, SNEWEST, SFORGOT, SFLOOR }) do
+  for _, key in ipairs({ EPOCH, SEQ, RUN, FORGOT, DROPS, TOPICS, SESSIONS, SNEWEST, SFORGOT, SFLOOR }) do
     redis.call('PEXPIRE', key, GLOBAL_TTL)
   end
 end
@@ -78,17 +79,43 @@ local function forget_topic(t)
   redis.call('ZREM', TOPICS, t)
 end
 
--- The epoch and head, making a new epoch when there is none (first use, flush, expiry). A new
--- lifetime numbers from 1 again, so what the old one registered is deleted, not misread.
+-- This run of Redis (a new one at every restart), or nil where INFO is not to be had.
+local function run_id()
+  local ok, info = pcall(redis.call, 'INFO', 'server')
+  if not ok or type(info) ~= 'string' then return nil end
+  return string.match(info, 'run_id:(%w+)')
+end
+
+-- Starts a lifetime named ARGV[6]. It numbers from 1 again, so what the old one registered is
+-- deleted, not misread; it notes the run of Redis it began in (see went_back).
+local function new_lifetime()
+  for _, t in ipairs(redis.call('ZRANGE', TOPICS, 0, -1)) do redis.call('DEL', P .. 't:' .. t) end
+  for _, s in ipairs(redis.call('ZRANGE', SESSIONS, 0, -1)) do delete_session(s) end
+  redis.call('DEL', TOPICS, SESSIONS, DROPS, FORGOT, SNEWEST, SFORGOT, SFLOOR, RUN)
+  redis.call('SET', EPOCH, ARGV[6], 'PX', GLOBAL_TTL)
+  redis.call('SET', SEQ, 0, 'PX', GLOBAL_TTL)
+  local run = run_id()
+  if run then redis.call('SET', RUN, run, 'PX', GLOBAL_TTL) end
+  return ARGV[6], 0
+end
+
+-- The epoch and head, making a new epoch when there is none (first use, flush, expiry).
 local function meta()
   local epoch, seq = redis.call('GET', EPOCH), redis.call('GET', SEQ)
   if epoch and seq then return epoch, tonumber(seq) end
-  for _, t in ipairs(redis.call('ZRANGE', TOPICS, 0, -1)) do redis.call('DEL', P .. 't:' .. t) end
-  for _, s in ipairs(redis.call('ZRANGE', SESSIONS, 0, -1)) do delete_session(s) end
-  redis.call('DEL', TOPICS, SESSIONS, DROPS, FORGOT, SNEWEST, SFORGOT, SFLOOR)
-  redis.call('SET', EPOCH, ARGV[6], 'PX', GLOBAL_TTL)
-  redis.call('SET', SEQ, 0, 'PX', GLOBAL_TTL)
-  return ARGV[6], 0
+  return new_lifetime()
+end
+
+-- Whether the sequence went back, or may have, so that ids would be handed out again: the head is
+-- below a seq a process has seen in this epoch (known_epoch, known_seq), or Redis restarted since
+-- the epoch began (a snapshot older than the head may have been loaded), unless \`keep\` says its
+-- persistence loses nothing.
+local function went_back(keep, known_epoch, known_seq)
+  local epoch, seq = meta()
+  if epoch == known_epoch and seq < known_seq then return true end
+  if keep then return false end
+  local run = run_id()
+  return run ~= nil and redis.call('GET', RUN) ~= run
 end
 
 local function stale(key, cutoff, limit)
@@ -207,9 +234,14 @@ local function note_own(s, topic, seq)
 end
 `;
 
-/** ARGV 7.. : topic, data, session, scoped ('1' or '0'), maxSessions. Returns { epoch, seq }. */
+/**
+ * ARGV 7.. : topic, data, session, scoped ('1' or '0'), maxSessions, then for went_back: keep the
+ * epoch across restarts ('1' or '0'), the epoch and the highest seq the caller has seen in it.
+ * Returns { epoch, seq }.
+ */
 const APPEND = `${COMMON}
 local epoch = meta()
+if went_back(ARGV[12] == '1', ARGV[13], tonumber(ARGV[14])) then epoch = new_lifetime() end
 sweep(8)
 local topic, data = ARGV[7], ARGV[8]
 local session = ARGV[10] == '1' and ARGV[9] or nil
@@ -400,8 +432,18 @@ refresh_globals()
 return 1
 `;
 
+/** ARGV 7: an epoch whose ids the live feed saw twice; it is ended if it is still the current one. */
+const RETIRE = `${COMMON}
+local epoch, head = meta()
+if epoch == ARGV[7] then epoch, head = new_lifetime() end
+refresh_globals()
+return { epoch, head }
+`;
+
+/** ARGV 7.. : for went_back (see APPEND). Returns { epoch, head }. */
 const META = `${COMMON}
 local epoch, head = meta()
+if went_back(ARGV[7] == '1', ARGV[8], tonumber(ARGV[9])) then epoch, head = new_lifetime() end
 refresh_globals()
 return { epoch, head }
 `;
@@ -439,5 +481,6 @@ export const scripts = {
 	subscriptions: new Script(SUBSCRIPTIONS),
 	heartbeat: new Script(HEARTBEAT),
 	meta: new Script(META),
+	retire: new Script(RETIRE),
 	stats: new Script(STATS),
 };
