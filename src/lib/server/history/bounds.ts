@@ -1,6 +1,7 @@
 /**
- * The bounds both history stores take, defaulted and checked in one place, so `memoryHistory`
- * and `redisHistory` accept the same values and refuse the others with the same words.
+ * The bounds both history stores take and the idempotency keys they accept, defaulted and checked
+ * in one place, so `memoryHistory` and `redisHistory` accept the same values and refuse the
+ * others with the same words.
  */
 
 export interface HistoryBounds {
@@ -47,4 +48,23 @@ export function resolveBounds(store: string, options: Partial<HistoryBounds>): H
 			options.maxSessions ?? DEFAULT_BOUNDS.maxSessions,
 		),
 	};
+}
+
+/** The longest idempotency key, in characters: room for any webhook's delivery id or a UUID. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+
+/** What is wrong with `key` as an idempotency key, or `undefined` when nothing is. */
+export function idempotencyKeyProblem(key: unknown): string | undefined {
+	if (typeof key !== 'string') return `must be a string, got ${typeof key}`;
+	if (key === '') return 'must not be empty';
+	if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+		return `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${key.length}`;
+	return undefined;
+}
+
+/** `key`, or a TypeError naming the store when it cannot be an idempotency key. */
+export function checkIdempotencyKey(store: string, key: unknown): string {
+	const problem = idempotencyKeyProblem(key);
+	if (problem) throw new TypeError(`${store}: idempotencyKey ${problem}.`);
+	return key as string;
 }

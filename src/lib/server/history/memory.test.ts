@@ -64,6 +64,21 @@ describe('memoryHistory', () => {
 		expect(a.id).not.toBe(b.id);
 	});
 
+	it('remembers at most maxIdempotencyKeys keys, forgetting the oldest first', async () => {
+		expect(() => memoryHistory({ maxIdempotencyKeys: 0 })).toThrow(
+			/maxIdempotencyKeys must be a positive integer/,
+		);
+		const store = memoryHistory({ maxIdempotencyKeys: 2 });
+		const append = (idempotencyKey: string) =>
+			store.append({ topic: 'a', data: '1', idempotencyKey });
+		for (const key of ['k1', 'k2', 'k3']) await append(key); // 1, 2, 3: k1 is forgotten
+		expect(await append('k3')).toMatchObject({ seq: 3, duplicate: true });
+		expect(await append('k2')).toMatchObject({ seq: 2, duplicate: true });
+		const again = await append('k1');
+		expect(again.seq).toBe(4);
+		expect(again.duplicate).toBeUndefined();
+	});
+
 	describe('age bound', () => {
 		it('drops topic-log and session events older than maxAgeMs, however few', async () => {
 			const { store, clock } = clocked({ maxAgeMs: 1000 });

@@ -1,8 +1,9 @@
 import { formatEventId } from '../wire.js';
-import { resolveBounds } from './bounds.js';
+import { checkIdempotencyKey, positiveInteger, resolveBounds } from './bounds.js';
 import { newEpoch } from './epoch.js';
 import { RingBuffer } from './ring-buffer.js';
 import {
+	type AppendedEvent,
 	type AppendInput,
 	type HistoryStats,
 	type HistoryStore,
@@ -36,6 +37,12 @@ export interface MemoryHistoryOptions {
 	 * @default 10000
 	 */
 	maxSessions?: number;
+	/**
+	 * Idempotency keys remembered (each for `maxAgeMs`); past it the oldest is forgotten first, and
+	 * a retry with it would be stored again.
+	 * @default 10000
+	 */
+	maxIdempotencyKeys?: number;
 	/** The clock, in ms; injectable for tests. @default Date.now */
 	now?: () => number;
 }
@@ -121,6 +128,11 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		options,
 	);
 	const now = options.now ?? Date.now;
+	const maxKeys = positiveInteger(
+		'memoryHistory',
+		'maxIdempotencyKeys',
+		options.maxIdempotencyKeys ?? 10_000,
+	);
 
 	const epoch = newEpoch();
 	let head = 0;
@@ -133,6 +145,24 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	// that forgetting sessions never makes a gap on a topic they had no events of.
 	const forgottenUpTo = new Map<string, number>();
 	let forgottenFloor = 0;
+	// Idempotency key → the event first stored under it. Every key lives maxAgeMs, so insertion
+	// order is expiry order: the oldest are dropped from the front.
+	const keys = new Map<string, { event: StoredEvent; time: number }>();
+
+	/** The event first stored under `key`, if it is still remembered. */
+	function storedUnder(key: string): StoredEvent | undefined {
+		const cutoff = now() - maxAgeMs;
+		for (const [oldest, entry] of keys) {
+			if (entry.time >= cutoff) break;
+			keys.delete(oldest);
+		}
+		return keys.get(key)?.event;
+	}
+
+	function remember(key: string, event: StoredEvent): void {
+		if (keys.size >= maxKeys) keys.delete(keys.keys().next().value as string);
+		keys.set(key, { event, time: event.time });
+	}
 
 	const isOpen = (session: Session) => session.records.some((record) => record.to === null);
 
@@ -253,7 +283,11 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			return head;
 		},
 
-		async append({ topic, data, session: sessionId }: AppendInput) {
+		async append({ topic, data, session: sessionId, idempotencyKey }: AppendInput) {
+			if (idempotencyKey !== undefined) {
+				const first = storedUnder(checkIdempotencyKey('memoryHistory', idempotencyKey));
+				if (first) return { ...first, duplicate: true } satisfies AppendedEvent;
+			}
 			const seq = ++head;
 			const event: StoredEvent = { seq, id: formatEventId(epoch, seq), topic, data, time: now() };
 			let log: EventLog;
@@ -266,6 +300,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 				log = topicLog(topic);
 			}
 			retained += 1 - log.push(event);
+			if (idempotencyKey !== undefined) remember(idempotencyKey, event);
 			return event;
 		},
 
@@ -358,6 +393,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			topicLogs.clear();
 			sessions.clear();
 			forgottenUpTo.clear();
+			keys.clear();
 			retained = 0;
 		},
 	};

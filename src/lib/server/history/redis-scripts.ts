@@ -236,12 +236,23 @@ end
 
 /**
  * ARGV 7.. : topic, data, session, scoped ('1' or '0'), maxSessions, then for went_back: keep the
- * epoch across restarts ('1' or '0'), the epoch and the highest seq the caller has seen in it.
- * Returns { epoch, seq }.
+ * epoch across restarts ('1' or '0'), the epoch and the highest seq the caller has seen in it;
+ * then the idempotency key ('' for none). Returns { epoch, seq }, or for a key already used
+ * { epoch, 0, the first event as JSON }.
  */
 const APPEND = `${COMMON}
 local epoch = meta()
 if went_back(ARGV[12] == '1', ARGV[13], tonumber(ARGV[14])) then epoch = new_lifetime() end
+-- A key names one event of this lifetime: one of an older lifetime is never looked at again.
+local ikey = ARGV[15] ~= '' and (P .. 'i:' .. epoch .. ':' .. ARGV[15]) or nil
+if ikey then
+  local first = redis.call('GET', ikey)
+  -- Its TTL is a backstop: the age bound is the caller's clock, as for events.
+  if first and cjson.decode(first).time >= now - maxAge then
+    refresh_globals()
+    return { epoch, 0, first }
+  end
+end
 sweep(8)
 local topic, data = ARGV[7], ARGV[8]
 local session = ARGV[10] == '1' and ARGV[9] or nil
@@ -268,9 +279,11 @@ else
   redis.call('ZADD', TOPICS, now, topic)
 end
 refresh_globals()
-redis.call('PUBLISH', P .. 'live', '{"seq":' .. int(seq) .. ',"id":' .. cjson.encode(epoch .. '-' .. int(seq))
+local event = '{"seq":' .. int(seq) .. ',"id":' .. cjson.encode(epoch .. '-' .. int(seq))
   .. ',"topic":' .. cjson.encode(topic) .. ',"data":' .. cjson.encode(data)
-  .. (session and (',"session":' .. cjson.encode(session)) or '') .. ',"time":' .. ARGV[2] .. '}')
+  .. (session and (',"session":' .. cjson.encode(session)) or '') .. ',"time":' .. ARGV[2] .. '}'
+if ikey then redis.call('SET', ikey, event, 'PX', maxAge) end
+redis.call('PUBLISH', P .. 'live', event)
 return { epoch, seq }
 `;
 

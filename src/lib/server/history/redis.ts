@@ -14,6 +14,7 @@
  *   (topic → the same over forgotten sessions) and `sfloor` (over all topics) when a session is
  *   forgotten; `r:<session>` notes `sfloor` when the session is made.
  * - `r:<session>`: hash of subscription records by connection id.
+ * - `i:<epoch>:<key>`: the event first appended with an idempotency key, for `maxAgeMs`.
  * - `topics`, `sessions`: sorted sets of the live topic streams and sessions by last activity,
  *   so idle ones are found and forgotten without scanning the keyspace.
  * - `live`: the pub/sub channel every append is published on.
@@ -22,10 +23,11 @@
  * policy: an evicted `epoch` or stream would silently lose history.
  */
 import { createClient, ErrorReply } from 'redis';
-import { positiveMs, resolveBounds } from './bounds.js';
+import { checkIdempotencyKey, positiveMs, resolveBounds } from './bounds.js';
 import { newEpoch } from './epoch.js';
 import { type Script, scripts } from './redis-scripts.js';
 import type {
+	AppendedEvent,
 	AppendInput,
 	HistoryStats,
 	HistoryStore,
@@ -474,14 +476,27 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 			return (await meta())[1];
 		},
 
-		async append({ topic, data, session }: AppendInput): Promise<StoredEvent> {
+		async append({ topic, data, session, idempotencyKey }: AppendInput): Promise<AppendedEvent> {
+			const key =
+				idempotencyKey === undefined ? '' : checkIdempotencyKey('redisHistory', idempotencyKey);
 			const time = now();
 			const scoped = session !== undefined;
-			const [epoch, seq] = (await run(
+			const [epoch, seq, first] = (await run(
 				scripts.append,
-				[topic, data, session ?? '', scoped ? '1' : '0', String(maxSessions), ...wentBackArgs()],
+				[
+					topic,
+					data,
+					session ?? '',
+					scoped ? '1' : '0',
+					String(maxSessions),
+					...wentBackArgs(),
+					key,
+				],
 				time,
-			)) as [unknown, unknown];
+			)) as [unknown, unknown, unknown?];
+			if (first !== undefined) {
+				return { ...(JSON.parse(text(first)) as StoredEvent), duplicate: true };
+			}
 			saw(text(epoch), Number(seq));
 			const event: StoredEvent = {
 				seq: Number(seq),

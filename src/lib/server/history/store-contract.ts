@@ -624,6 +624,95 @@ export function describeHistoryStore(
 			});
 		});
 
+		describe('idempotency keys', () => {
+			const all = (topic: string): TopicCursor => ({ topic, last: Number.POSITIVE_INFINITY });
+
+			it('stores an event once per key, and answers a repeat with the first event', async () => {
+				const store = await open();
+				const first = await store.append({ topic: 'a', data: '{"n":1}', idempotencyKey: 'hook-1' });
+				expect(first.duplicate).toBeUndefined();
+				const again = await store.append({ topic: 'a', data: '{"n":1}', idempotencyKey: 'hook-1' });
+				expect(again).toEqual({ ...first, duplicate: true });
+				// The key names the event, whatever comes with it the second time.
+				const other = await store.append({
+					topic: 'b',
+					data: '{"n":2}',
+					session: 's1',
+					idempotencyKey: 'hook-1',
+				});
+				expect(other).toEqual({ ...first, duplicate: true });
+				expect(await store.head()).toBe(1);
+				const next = await store.append({ topic: 'a', data: '{"n":1}', idempotencyKey: 'hook-2' });
+				expect(next.seq).toBe(2);
+				const plain = [
+					await store.append({ topic: 'a', data: '{"n":1}' }),
+					await store.append({ topic: 'a', data: '{"n":1}' }),
+				];
+				expect(seqs(plain)).toEqual([3, 4]);
+				const { events } = await store.read({
+					session: 's1',
+					cursors: [all('a'), all('b')],
+					limit: 10,
+				});
+				expect(events).toEqual([first, next, ...plain]);
+			});
+
+			it('answers with the first event of a session, session included', async () => {
+				const store = await open();
+				const first = await store.append({
+					topic: 'a',
+					data: '"x"',
+					session: 's1',
+					idempotencyKey: 'k',
+				});
+				expect(await store.append({ topic: 'a', data: '"x"', idempotencyKey: 'k' })).toEqual({
+					...first,
+					duplicate: true,
+				});
+			});
+
+			it('stores one event when the same key comes many times at once', async () => {
+				const store = await open();
+				const results = await Promise.all(
+					Array.from({ length: 12 }, (_, i) =>
+						store.append({ topic: 'a', data: String(i), idempotencyKey: 'race' }),
+					),
+				);
+				expect(new Set(results.map((event) => event.id)).size).toBe(1);
+				expect(results.filter((event) => !event.duplicate)).toHaveLength(1);
+				expect(await store.head()).toBe(1);
+			});
+
+			it('refuses a key that is empty, too long or not a string', async () => {
+				const store = await open();
+				for (const idempotencyKey of ['', 'k'.repeat(201), 42 as unknown as string]) {
+					await expect(
+						store.append({ topic: 'a', data: '1', idempotencyKey }),
+						String(idempotencyKey),
+					).rejects.toThrow(/idempotencyKey must/);
+				}
+				await store.append({ topic: 'a', data: '1', idempotencyKey: 'k'.repeat(200) });
+				expect(await store.head()).toBe(1);
+			});
+
+			it.skipIf(!features.injectableClock)(
+				'forgets a key once its first event is older than maxAgeMs',
+				async () => {
+					let time = 1_000_000;
+					const store = await open({ maxAgeMs: 1000, now: () => time });
+					const first = await store.append({ topic: 'a', data: '1', idempotencyKey: 'k' });
+					time += 1000;
+					expect((await store.append({ topic: 'a', data: '1', idempotencyKey: 'k' })).id).toBe(
+						first.id,
+					);
+					time += 1;
+					const anew = await store.append({ topic: 'a', data: '1', idempotencyKey: 'k' });
+					expect(anew).toMatchObject({ seq: 2 });
+					expect(anew.duplicate).toBeUndefined();
+				},
+			);
+		});
+
 		it('agrees with a reference model over a random workload', async () => {
 			const maxLength = 4;
 			const store = await open({ maxLength });
