@@ -63,10 +63,14 @@ async function hubWithClient(
 	return { hub, client };
 }
 
-/** Publishes a last event without a key and waits for it: whatever came before it has come. */
-async function settle(hub: SSEHub<Topics>, client: TestClient): Promise<void> {
-	const id = await hub.publish('orders', { id: 'last', n: 0 });
-	await client.until((r) => r.some((e) => e.id === id), 'the last event');
+/**
+ * Publishes a last event without a key and waits for it (whatever came before it has come), then
+ * returns the orders received before it.
+ */
+async function ordersBefore(hub: SSEHub<Topics>, client: TestClient) {
+	const last = await hub.publish('orders', { id: 'last', n: 0 });
+	await client.until((r) => r.some((e) => e.id === last), 'the last event');
+	return dataEvents(client.received, 'orders').filter((e) => e.id !== last);
 }
 
 const stores: Array<[string, () => HistoryStore]> = [
@@ -95,9 +99,7 @@ for (const [name, makeStore] of stores) {
 			);
 			expect(retried).toBe(first);
 			expect(other).not.toBe(first);
-			await settle(hub, client);
-			const orders = dataEvents(client.received, 'orders').filter((e) => e.data.id !== 'last');
-			expect(orders).toEqual([
+			expect(await ordersBefore(hub, client)).toEqual([
 				{ type: 'orders', id: first, data: order },
 				{ type: 'orders', id: other, data: { id: 'ord_2', n: 2 } },
 			]);
@@ -145,9 +147,7 @@ describe('publish with an idempotency key, when Redis answers too late', () => {
 				.catch(() => undefined);
 		}
 		expect(id).toBe(`${(await hub.stats()).epoch}-1`);
-		await settle(hub, client);
-		const orders = dataEvents(client.received, 'orders').filter((e) => e.data.id !== 'last');
-		expect(orders).toEqual([{ type: 'orders', id, data: order }]);
+		expect(await ordersBefore(hub, client)).toEqual([{ type: 'orders', id, data: order }]);
 		expect((await hub.stats()).head).toBe(2);
 	});
 });
