@@ -8,6 +8,8 @@ export type SSEErrorCode =
 	| 'unknown_topic'
 	/** More topics than `limits.maxTopics`. */
 	| 'too_many_topics'
+	/** The `client` parameter is not an id `SSEClient` could have made. */
+	| 'invalid_client'
 	/** No session could be resolved for the request. */
 	| 'unauthorized'
 	/** `authorize` refused the request or some of its topics. */
@@ -18,6 +20,8 @@ export type SSEErrorCode =
 	| 'history_unavailable'
 	/** Published data failed its topic's schema, or JSON cannot carry it. */
 	| 'invalid_data'
+	/** `publish` was given an `idempotencyKey` that is not a non-empty string of at most 200 characters. */
+	| 'invalid_idempotency_key'
 	/** The hub was closed. */
 	| 'hub_closed';
 

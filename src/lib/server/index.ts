@@ -6,6 +6,7 @@ export { SSEHubError, SSEValidationError } from './errors.js';
 export type { MemoryHistoryOptions } from './history/memory.js';
 export { memoryHistory } from './history/memory.js';
 export type {
+	AppendedEvent,
 	AppendInput,
 	HistoryStats,
 	HistoryStore,
@@ -18,6 +19,7 @@ export type {
 } from './history/store.js';
 export { createSSEHub } from './hub/hub.js';
 export type { SessionCookieOptions } from './hub/request.js';
+export type { SSESessionLocals } from './hub/session-handle.js';
 export type {
 	AuthorizeResult,
 	HubLimits,

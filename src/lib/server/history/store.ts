@@ -28,13 +28,32 @@ export interface AppendInput {
 	data: string;
 	/** Publish to this session only; otherwise to every subscriber of the topic. */
 	session?: string;
+	/**
+	 * Names the event for a producer that may send it twice (a retried webhook, a call that timed
+	 * out but went through): while the first event of this key is younger than the store's
+	 * `maxAgeMs`, `append` stores nothing and resolves to that event, marked `duplicate`. One key
+	 * names one event store-wide, whatever its topic or session. A non-empty string of at most
+	 * `MAX_IDEMPOTENCY_KEY_LENGTH` characters.
+	 */
+	idempotencyKey?: string;
+}
+
+/** What `append` resolves to: the event stored, or the one stored before under the same key. */
+export interface AppendedEvent extends StoredEvent {
+	/** Set when nothing was stored: an event with this `idempotencyKey` already was. */
+	duplicate?: true;
 }
 
 /** Where to start reading one topic. */
 export type TopicCursor =
-	/** Every retained event after this `seq` (the client had this topic at that position). */
-	| { topic: string; after: number }
-	/** The last `last` retained events (`Infinity` for all): a topic new to the client. */
+	/**
+	 * Every retained event after this `seq` (the client's position), and with `last` the last
+	 * `last` retained events too (`Infinity` for all): a topic new to the client, which must not
+	 * miss what came after its position either. An `after` older than what is retained is
+	 * reported in `expired`.
+	 */
+	| { topic: string; after: number; last?: number }
+	/** The last `last` retained events only (`Infinity` for all). */
 	| { topic: string; last: number };
 
 export interface ReadQuery {
@@ -62,8 +81,15 @@ export interface ReadResult {
 export interface SubscriptionRecord {
 	/** Unique per connection. */
 	connection: string;
+	/** The id the client named itself with (`SSEClient` does), when it did. */
+	client?: string;
 	topics: readonly string[];
-	/** The lowest position the client can hold while on this connection. */
+	/**
+	 * Topics new to the client on this connection, given their history: at or below `from` the
+	 * client may hold only part of it. (Records written before this field have none.)
+	 */
+	added?: readonly string[];
+	/** The position the connection started from (the one it stated in its first bytes). */
 	from: number;
 	/** The highest position it can reach: the head when it ended; `null` while it is open. */
 	to: number | null;
@@ -105,8 +131,8 @@ export interface HistoryStore {
 	epoch(): Promise<string>;
 	/** The highest `seq` assigned so far (0 before the first event). */
 	head(): Promise<number>;
-	/** Stores an event under the next `seq`. */
-	append(input: AppendInput): Promise<StoredEvent>;
+	/** Stores an event under the next `seq` (unless its `idempotencyKey` names one stored before). */
+	append(input: AppendInput): Promise<AppendedEvent>;
 	/** Retained events of the given topics and session, merged in `seq` order. */
 	read(query: ReadQuery): Promise<ReadResult>;
 	/** Adds or replaces (by `connection`) a subscription record of `session`, creating the session. */

@@ -137,11 +137,13 @@ export class SharedFeed {
 			// A new lifetime (Redis restarted empty): the stream's `seq` counts in the old one, its
 			// subscription record is gone, and so is whatever the feed had not delivered before the
 			// failure. Announce the gap, register again, then send the new epoch from its start.
-			Object.assign(registration, { epoch, from: 0, position: 0 });
+			// (All of the new epoch goes out: no topic of it is partial, `added` or not.)
+			Object.assign(registration, { epoch, from: 0, position: 0, added: [] });
 			subscriber.lastSeq = 0;
 			const topics = subscriber.topics;
 			subscriber.connection.write(encodeControl('sse:gap', { reason: 'epoch', topics }));
-			const record = { connection: registration.connection, topics, from: 0, to: null };
+			const { connection, client } = registration;
+			const record = { connection, client, topics, from: 0, to: null };
 			await this.#options.store.setSubscription(subscriber.session, record);
 		}
 		const cursors = subscriber.topics.map((topic) => ({ topic, after: subscriber.lastSeq }));

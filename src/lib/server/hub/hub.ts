@@ -2,8 +2,9 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import type { SSEConnection } from '../connection.js';
 import { SSEHubError, SSEValidationError } from '../errors.js';
+import { idempotencyKeyProblem } from '../history/bounds.js';
 import { memoryHistory } from '../history/memory.js';
-import type { StoredEvent } from '../history/store.js';
+import type { AppendedEvent } from '../history/store.js';
 import { produceSSE, type TopicMap } from '../produce-sse.js';
 import { planReplay, type ReplayPlan } from '../replay.js';
 import { closeOnShutdown } from '../shutdown.js';
@@ -14,7 +15,8 @@ import { SharedFeed } from './feed.js';
 import { randomId } from './random-id.js';
 import { SubscriberRegistry } from './registry.js';
 import { ReplayWriter } from './replay-writer.js';
-import { parseTopics, resumePosition } from './request.js';
+import { clientOf, parseTopics, resumePosition } from './request.js';
+import { sessionHandle } from './session-handle.js';
 import { type Registration, Subscriber } from './subscriber.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
@@ -76,7 +78,9 @@ export function createSSEHub<Topics extends TopicMap>(
 			registry.release(subscriber.session);
 			const record = {
 				connection: registration.connection,
+				client: registration.client,
 				topics: subscriber.topics,
+				added: registration.added,
 				from: registration.from,
 				to: Math.max(subscriber.lastSeq, registration.position),
 			};
@@ -122,6 +126,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		if (closed)
 			throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 		const requested = parseTopics(event.url, declared, maxTopics);
+		const client = clientOf(event.url);
 		const session = await resolveSession(options, event);
 		const topics = await authorizeTopics(options, event, session, requested);
 
@@ -139,6 +144,7 @@ export function createSSEHub<Topics extends TopicMap>(
 			const plan = await planReplay({
 				store,
 				session,
+				client,
 				topics,
 				lastEventId: resumePosition(event.request, event.url),
 				newTopicHistory: options.newTopicHistory,
@@ -146,21 +152,22 @@ export function createSSEHub<Topics extends TopicMap>(
 			if (closed) {
 				throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 			}
-			const connectionId = randomId();
-			// What the stream's positions count in, so that a resync can tell a restarted store.
-			const epoch = store.subscribe ? await store.epoch() : undefined;
-			await store.setSubscription(session, {
-				connection: connectionId,
-				topics,
-				from: plan.from,
-				to: null,
-			});
 			const registration = {
-				connection: connectionId,
-				epoch,
-				from: plan.from,
+				connection: randomId(),
+				client,
+				epoch: plan.epoch,
+				added: plan.added,
+				from: plan.position,
 				position: plan.position,
 			};
+			await store.setSubscription(session, {
+				connection: registration.connection,
+				client,
+				topics,
+				added: plan.added,
+				from: plan.position,
+				to: null,
+			});
 			return open(session, topics, plan, event.request.signal, registration);
 		} catch (cause) {
 			registry.release(session);
@@ -202,6 +209,8 @@ export function createSSEHub<Topics extends TopicMap>(
 			};
 		},
 
+		handle: sessionHandle(options),
+
 		async publish(topic, data, publishOptions = {}) {
 			if (closed) throw new SSEHubError('hub_closed', 503, 'This event hub is closed.');
 			if (!declared.has(topic)) {
@@ -212,6 +221,16 @@ export function createSSEHub<Topics extends TopicMap>(
 					{
 						topics: [topic],
 					},
+				);
+			}
+			const { session, idempotencyKey } = publishOptions;
+			const keyProblem =
+				idempotencyKey === undefined ? undefined : idempotencyKeyProblem(idempotencyKey);
+			if (keyProblem) {
+				throw new SSEHubError(
+					'invalid_idempotency_key',
+					400,
+					`publish: idempotencyKey ${keyProblem}.`,
 				);
 			}
 			let value: unknown = data;
@@ -227,9 +246,9 @@ export function createSSEHub<Topics extends TopicMap>(
 			} catch (cause) {
 				throw new SSEHubError('invalid_data', 400, (cause as Error).message, { topic }, { cause });
 			}
-			let stored: StoredEvent;
+			let stored: AppendedEvent;
 			try {
-				stored = await store.append({ topic, data: json, session: publishOptions.session });
+				stored = await store.append({ topic, data: json, session, idempotencyKey });
 			} catch (cause) {
 				throw new SSEHubError(
 					'history_unavailable',
@@ -239,7 +258,8 @@ export function createSSEHub<Topics extends TopicMap>(
 					{ cause },
 				);
 			}
-			if (!store.subscribe) fanOut.deliver(stored);
+			// A duplicate went out when it was first stored; a shared store's feed brings none.
+			if (!store.subscribe && !stored.duplicate) fanOut.deliver(stored);
 			return stored.id;
 		},
 
