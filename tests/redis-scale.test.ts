@@ -411,7 +411,7 @@ describe('when Redis fails', () => {
 			]);
 			// Its subscription record (for topic safety when it resumes) is back in the new epoch.
 			expect(await node.store.subscriptions(client.jar.get('sse_session') as string)).toEqual([
-				{ connection: expect.any(String), topics: ['chat'], from: 0, to: null },
+				{ connection: expect.any(String), topics: ['chat'], added: [], from: 0, to: null },
 			]);
 			// Same stream all along: never cut, never reconnected.
 			expect(opens).toBe(1);

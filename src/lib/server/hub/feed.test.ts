@@ -21,6 +21,7 @@ function scriptedStore() {
 	const base = memoryHistory();
 	let handlers: LiveHandlers | undefined;
 	let gate: { opened: Promise<void>; open: () => void; reads: number } | undefined;
+	let epoch: string | undefined;
 	const store: HistoryStore = {
 		...base,
 		async read(query: ReadQuery) {
@@ -30,6 +31,9 @@ function scriptedStore() {
 				await gate.opened;
 			}
 			return result;
+		},
+		async epoch() {
+			return epoch ?? base.epoch();
 		},
 		async subscribe(live) {
 			handlers = live;
@@ -45,6 +49,10 @@ function scriptedStore() {
 		async newest(topic: string): Promise<StoredEvent> {
 			const query = { session: '-', cursors: [{ topic, last: 1 }], limit: 1 };
 			return (await base.read(query)).events[0] as StoredEvent;
+		},
+		/** From now on the store names another lifetime (a Redis that came back empty). */
+		renameEpoch(name: string) {
+			epoch = name;
 		},
 		bring: (event: StoredEvent) => feed().onEvent(event),
 		doubt: () => feed().onDoubt(),
@@ -120,5 +128,30 @@ describe('a feed in doubt', () => {
 		shared.resync();
 		await client.until((r) => dataEvents(r).length >= 2, 'both events');
 		expect(ids(client.received)).toEqual([e1.id, e2.id]);
+	});
+
+	it('after a new epoch, states its start as the position, so a drop then resumes in it', async () => {
+		const shared = scriptedStore();
+		const { origin } = await fixture.start({ history: shared.store });
+		const response = await fetch(`${origin}/?topics=chat`);
+		const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+		let text = '';
+		const readUntil = async (marker: string) => {
+			for (let reads = 0; reads < 50 && !text.includes(marker); reads++) {
+				text += new TextDecoder().decode((await reader.read()).value);
+			}
+		};
+		try {
+			await readUntil('event: sse:ready');
+			shared.renameEpoch('fresh');
+			shared.doubt();
+			shared.resync();
+			await readUntil('id: fresh-0');
+			const gap = text.indexOf('event: sse:gap\ndata: {"reason":"epoch","topics":["chat"]}\n\n');
+			expect(gap).toBeGreaterThan(text.indexOf('event: sse:ready'));
+			expect(text.indexOf('id: fresh-0\n\n')).toBeGreaterThan(gap);
+		} finally {
+			await reader.cancel();
+		}
 	});
 });

@@ -1,6 +1,6 @@
 // The shared store's live feed: listening to it, and catching streams up after an interruption.
 import type { HistoryStore, StoredEvent } from '../history/store.js';
-import { encodeControl } from '../wire.js';
+import { encodeControl, encodePosition, formatEventId } from '../wire.js';
 import type { SubscriberRegistry } from './registry.js';
 import type { ReplayWriter } from './replay-writer.js';
 import type { Subscriber } from './subscriber.js';
@@ -141,9 +141,14 @@ export class SharedFeed {
 			Object.assign(registration, { epoch, from: 0, position: 0, added: [] });
 			subscriber.lastSeq = 0;
 			const topics = subscriber.topics;
-			subscriber.connection.write(encodeControl('sse:gap', { reason: 'epoch', topics }));
+			// The new epoch's start as the stream's position: a drop before its first event resumes
+			// from there, not from an id of the old epoch (which would be a second gap).
+			const start = encodePosition(formatEventId(epoch, 0));
+			subscriber.connection.write(
+				`${encodeControl('sse:gap', { reason: 'epoch', topics })}${start}`,
+			);
 			const { connection, client } = registration;
-			const record = { connection, client, topics, from: 0, to: null };
+			const record = { connection, client, topics, added: [], from: 0, to: null };
 			await this.#options.store.setSubscription(subscriber.session, record);
 		}
 		const cursors = subscriber.topics.map((topic) => ({ topic, after: subscriber.lastSeq }));
