@@ -138,7 +138,7 @@ export class SharedFeed {
 			// subscription record is gone, and so is whatever the feed had not delivered before the
 			// failure. Announce the gap, register again, then send the new epoch from its start.
 			// (All of the new epoch goes out: no topic of it is partial, `added` or not.)
-			Object.assign(registration, { epoch, from: 0, position: 0, added: [] });
+			Object.assign(registration, { epoch, position: 0, added: [] });
 			subscriber.lastSeq = 0;
 			const topics = subscriber.topics;
 			// The new epoch's start as the stream's position: a drop before its first event resumes

@@ -81,7 +81,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				client: registration.client,
 				topics: subscriber.topics,
 				added: registration.added,
-				from: registration.from,
+				from: registration.position,
 				to: Math.max(subscriber.lastSeq, registration.position),
 			};
 			store.setSubscription(subscriber.session, record).catch(onError);
@@ -157,7 +157,6 @@ export function createSSEHub<Topics extends TopicMap>(
 				client,
 				epoch: plan.epoch,
 				added: plan.added,
-				from: plan.position,
 				position: plan.position,
 			};
 			await store.setSubscription(session, {

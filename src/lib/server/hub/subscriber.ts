@@ -19,8 +19,7 @@ export interface Registration {
 	epoch: string;
 	/** Topics given their history on this stream. */
 	added: readonly string[];
-	from: number;
-	/** The position the stream stated at its start. */
+	/** The position the stream stated at its start (where its cursor record begins). */
 	position: number;
 }
 
