@@ -89,6 +89,17 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		if (this.#bytes === 0) this.#end();
 	}
 
+	/**
+	 * Ends at once for a reader that is gone: what is queued is dropped and the body just ends,
+	 * so a late `cancel()` (which Kit's `setResponse` makes without catching) resolves.
+	 */
+	discard(): void {
+		if (this.#failure || (this.#finished && this.#bytes === 0)) return;
+		this.#finished = true;
+		this.#drop();
+		this.#end();
+	}
+
 	/** Ends at once: what is queued is dropped, and the reader gets `error`. */
 	fail(error: Error): void {
 		if (this.#failure) return;

@@ -62,11 +62,11 @@ function retryChunk(retryMs: number): Uint8Array {
 }
 
 /**
- * What an abrupt end errors the stream with. Made once: a reconnect storm closes thousands of
- * streams, and a fresh Error (with its stack) for each is measurable garbage.
+ * What an abrupt end errors the stream with (a client that left gets a plain end). Made once: a
+ * reconnect storm closes thousands of streams, and a fresh Error (with its stack) for each is
+ * measurable garbage.
  */
-const ENDED: Record<CloseReason, Error> = {
-	client: new Error('SSE stream ended: client'),
+const ENDED: Record<Exclude<CloseReason, 'client'>, Error> = {
 	server: new Error('SSE stream ended: server'),
 	'slow-consumer': new Error('SSE stream ended: slow-consumer'),
 	error: new Error('SSE stream ended: error'),
@@ -240,8 +240,11 @@ export class SSEConnection {
 		if (this.#keepAliveMs > 0) leaveKeepAlive(this.#keepAliveMs, this);
 		this.#requestSignal?.deref()?.removeEventListener('abort', this.#hooks);
 		this.#requestSignal = undefined;
-		// A graceful end delivers what is queued; any other end frees it now.
+		// A graceful end delivers what is queued; any other end frees it now. A client that left
+		// reads nothing more: its body just ends. The others are errored, so the adapter drops the
+		// socket at once instead of writing what is queued.
 		if (graceful) this.#body.finish();
+		else if (reason === 'client') this.#body.discard();
 		else this.#body.fail(ENDED[reason]);
 		this.#release();
 		this.#ended?.abort(reason);
