@@ -1,7 +1,12 @@
 /** The refusals of the wire protocol, over a real HTTP server: status, JSON body, headers. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSSEHub, type SSEHub, SSEValidationError } from '../src/lib/server/index.js';
+import {
+	createSSEHub,
+	memoryHistory,
+	type SSEHub,
+	SSEValidationError,
+} from '../src/lib/server/index.js';
 import { requestEvent, serveHandler, type TestServer } from './helpers/hub-server.js';
 
 type Topics = { chat: { text: string }; logs: string; admin: number };
@@ -185,5 +190,38 @@ describe('publish', () => {
 		await expect(hub?.publish('logs', 'late')).rejects.toMatchObject({ code: 'hub_closed' });
 		const response = await fetch(`${server?.origin}/?topics=logs`);
 		expect(await refusal(response)).toMatchObject({ status: 503, code: 'hub_closed' });
+	});
+
+	it('refuses a stream that was still being set up when the hub closed', async () => {
+		// A store whose record of the new stream is held until the hub has closed.
+		const history = memoryHistory();
+		let release = () => {};
+		const held = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		let recording = () => {};
+		const recorded = new Promise<void>((resolve) => {
+			recording = resolve;
+		});
+		const setSubscription = history.setSubscription.bind(history);
+		history.setSubscription = async (session, record) => {
+			if (record.to === null) {
+				recording();
+				await held;
+			}
+			return setSubscription(session, record);
+		};
+		const origin = await start({ history });
+		const response = fetch(`${origin}/?topics=logs`);
+		await recorded;
+		const closing = hub?.close();
+		release();
+		await closing;
+		const refused = await response;
+		expect(await refusal(refused)).toMatchObject({ status: 503, code: 'hub_closed' });
+		// Nothing is left open: the record it made is ended.
+		const session = (refused.headers.get('set-cookie') ?? '').split(';')[0]?.split('=')[1];
+		const records = await history.subscriptions(session as string);
+		expect(records?.map((record) => record.to === null)).toEqual([false]);
 	});
 });

@@ -122,9 +122,11 @@ export function createSSEHub<Topics extends TopicMap>(
 		);
 	}
 
+	const shuttingDown = () =>
+		new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
+
 	async function connect(event: RequestEvent): Promise<Response> {
-		if (closed)
-			throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
+		if (closed) throw shuttingDown();
 		const requested = parseTopics(event.url, declared, maxTopics);
 		const client = clientOf(event.url);
 		const session = await resolveSession(options, event);
@@ -149,9 +151,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				lastEventId: resumePosition(event.request, event.url),
 				newTopicHistory: options.newTopicHistory,
 			});
-			if (closed) {
-				throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
-			}
+			if (closed) throw shuttingDown();
 			const registration = {
 				connection: randomId(),
 				client,
@@ -159,14 +159,20 @@ export function createSSEHub<Topics extends TopicMap>(
 				added: plan.added,
 				position: plan.position,
 			};
-			await store.setSubscription(session, {
+			const record = {
 				connection: registration.connection,
 				client,
 				topics,
 				added: plan.added,
 				from: plan.position,
 				to: null,
-			});
+			};
+			await store.setSubscription(session, record);
+			if (closed) {
+				// Closed while the record was written: no stream may outlive the hub.
+				store.setSubscription(session, { ...record, to: plan.position }).catch(onError);
+				throw shuttingDown();
+			}
 			return open(session, topics, plan, event.request.signal, registration);
 		} catch (cause) {
 			registry.release(session);
