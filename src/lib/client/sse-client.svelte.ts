@@ -180,7 +180,15 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	/** Delivered `seq` per topic within `#epoch`: anything at or below it is a duplicate. */
 	#delivered = new Map<string, number>();
 	#epoch: string | null = null;
-	#highestSeq = 0;
+	/** The seq of `lastEventID` in `#epoch`; -1 before any (a stated position can be seq 0). */
+	#highestSeq = -1;
+	/** What the current EventSource resumes from on its own reconnects: its URL's position. */
+	#sourcePosition = '';
+	/**
+	 * The stream stated a newer position than its EventSource holds (the `eventsource` package
+	 * ignores a frame with only an `id:`): its own reconnect would lose it, so the client reopens.
+	 */
+	#sourceBehind = false;
 	/** The id of the event before on the current stream (see the id-less check in `#open`). */
 	#previousId = '';
 	/** Events wait here while an asynchronous schema validates an earlier one, to keep order. */
@@ -336,6 +344,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const position = untrack(() => this.#lastEventID);
 		// A new EventSource cannot set Last-Event-ID itself; the server reads this instead.
 		if (position) params.set('lastEventId', position);
+		this.#sourcePosition = position ?? '';
+		this.#sourceBehind = false;
 		const url = `${this.#url}${this.#url.includes('?') ? '&' : '?'}${params}`;
 		const extra = this.#options.eventSourceInit;
 		const init = {
@@ -375,6 +385,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 				topic,
 				current((event) => {
 					const id = event.lastEventId ?? '';
+					if (id !== '') this.#sourceBehind = false; // it resumes from this id now
 					this.#receive(topic, event, id !== '' && id === this.#previousId);
 					this.#previousId = id;
 				}),
@@ -403,6 +414,10 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			// The browser reconnects by itself, sending Last-Event-ID: the server replays again.
 			this.#status = 'connecting';
 			this.#replaying = true;
+			if (!this.#sourceBehind) return;
+			// Unless it would go without the position the stream stated: reopen with it instead.
+			this.#closeSource();
+			this.#retryTimer = setTimeout(() => this.#open(), this.#backoff());
 			return;
 		}
 		// The browser gave up (an HTTP error, a wrong content type): reconnect ourselves.
@@ -423,12 +438,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			);
 			return;
 		}
-		const ceiling = Math.min(
-			this.#options.maxReconnectWait ?? 30_000,
-			(this.#options.reconnectWait ?? 3000) * 2 ** this.#attempt,
-		);
-		const wait = Math.random() * ceiling; // full jitter: clients that failed together spread out
-		this.#attempt++;
+		const wait = this.#backoff();
 		this.#fail(
 			new SSEClientError(
 				'connection',
@@ -437,6 +447,16 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			),
 		);
 		this.#retryTimer = setTimeout(() => this.#open(), wait);
+	}
+
+	/** The next wait before reconnecting: doubling steps with full jitter, so clients spread out. */
+	#backoff(): number {
+		const ceiling = Math.min(
+			this.#options.maxReconnectWait ?? 30_000,
+			(this.#options.reconnectWait ?? 3000) * 2 ** this.#attempt,
+		);
+		this.#attempt++;
+		return Math.random() * ceiling;
 	}
 
 	#onGap(event: MessageEvent): void {
@@ -462,16 +482,19 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		}
 		const match = typeof ready?.lastEventId === 'string' && EVENT_ID.exec(ready.lastEventId);
 		if (!match) return;
+		const stated = ready.lastEventId as string;
 		const epoch = match[1] as string;
 		if (epoch !== this.#epoch) this.#enterEpoch(epoch);
-		this.#advance(Number(match[2]), ready.lastEventId as string);
+		this.#advance(Number(match[2]), stated);
+		// A browser's ready event carries the stated id; an EventSource that ignored it does not.
+		if (stated !== (event.lastEventId || this.#sourcePosition)) this.#sourceBehind = true;
 	}
 
 	/** Ids of another epoch (or after a rewind) do not compare with those delivered so far. */
 	#enterEpoch(epoch: string | null): void {
 		this.#epoch = epoch;
 		this.#delivered.clear();
-		this.#highestSeq = 0;
+		this.#highestSeq = -1;
 	}
 
 	/** The position only moves forward: a new topic's history may carry older ids. */

@@ -817,6 +817,53 @@ describe('position', () => {
 		expect(client.lastEventID).toBe('next-2');
 	});
 
+	it('takes a stated position of seq 0 (a store with no event yet)', () => {
+		vi.useFakeTimers();
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		FakeEventSource.latest.emitJSON('sse:ready', { replayed: 0, lastEventId: 'ep-0' }, 'ep-0');
+		expect(client.lastEventID).toBe('ep-0');
+		client.close();
+		client.connect();
+		expect(FakeEventSource.latest.param('lastEventId')).toBe('ep-0');
+	});
+
+	it('reopens by itself when its EventSource ignored the position the stream stated', () => {
+		// The `eventsource` package drops a frame with an id and no data: its own reconnect would
+		// go out with no position. (A browser keeps it: the ready event carries that id.)
+		vi.useFakeTimers();
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		const first = FakeEventSource.latest;
+		first.open();
+		first.emitJSON('sse:ready', { replayed: 0, lastEventId: 'ep-7' }); // lastEventId stays ''
+		first.error(); // the EventSource would reconnect by itself
+		expect(first.closed).toBe(true);
+		expect(client.status).toBe('connecting');
+		vi.runOnlyPendingTimers();
+		expect(FakeEventSource.instances).toHaveLength(2);
+		expect(FakeEventSource.latest.param('lastEventId')).toBe('ep-7');
+	});
+
+	it('leaves the reconnect to its EventSource when that one has the position', () => {
+		vi.useFakeTimers();
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		const source = FakeEventSource.latest;
+		source.open();
+		source.emitJSON('sse:ready', { replayed: 0, lastEventId: 'ep-7' }, 'ep-7');
+		source.error();
+		expect(source.closed).toBe(false);
+		// An event with an id after an ignored statement gives the EventSource a position too.
+		source.open();
+		source.emitJSON('sse:ready', { replayed: 0, lastEventId: 'ep-9' }, 'ep-7');
+		source.emitJSON('chat', { n: 10 }, 'ep-10');
+		source.error();
+		expect(source.closed).toBe(false);
+		vi.runOnlyPendingTimers();
+		expect(FakeEventSource.instances).toHaveLength(1);
+	});
+
 	it('names itself with a client id that stays the same across its reconnects', () => {
 		vi.useFakeTimers();
 		const client = makeClient({ topics: { chat: () => {} } });
