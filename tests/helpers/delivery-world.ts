@@ -1,0 +1,261 @@
+/**
+ * The world the model-based delivery test acts on, through the public API only: a hub (memory or
+ * Redis history) behind a real HTTP server that keeps its port across hub restarts, sessions
+ * (one cookie jar each), and SSEClients on the real `eventsource` package, every publish,
+ * delivery, gap and topic change recorded in a `DeliveryModel`.
+ */
+import { EventSource } from 'eventsource';
+import { SSEClient } from '../../src/lib/client/index.js';
+import { redisHistory } from '../../src/lib/server/history/redis.js';
+import {
+	createSSEHub,
+	type HistoryStore,
+	memoryHistory,
+	type NewTopicHistory,
+	type SSEHub,
+} from '../../src/lib/server/index.js';
+import { type ClientRecord, DeliveryModel } from './delivery-model.js';
+import { serveHandler, type TestServer } from './hub-server.js';
+import { cookieFetch } from './sse-client.js';
+
+export const TOPICS = ['a', 'b', 'c'] as const;
+export type Topic = (typeof TOPICS)[number];
+type Payload = { k: string };
+export type Topics = Record<Topic, Payload>;
+
+export interface Retention {
+	maxLength: number;
+	maxAgeMs: number;
+	sessionTtlMs: number;
+}
+
+export interface WorldOptions {
+	policy: NewTopicHistory;
+	retention: Retention;
+	/** Redis history at this URL and prefix; memory history when absent. */
+	redis?: { url: string; prefix: string };
+	/** Log every delivery among the operations. */
+	trace?: boolean;
+}
+
+export interface Session {
+	name: string;
+	id: string;
+	fetch: ReturnType<typeof cookieFetch>;
+}
+
+export interface Tab {
+	name: string;
+	session: Session;
+	client: SSEClient<Topics>;
+	record: ClientRecord;
+	/** Connected by the test (it may be reconnecting), as opposed to closed by it. */
+	open: boolean;
+}
+
+/** Errors the client reports that no sequence should ever cause. */
+const UNEXPECTED = new Set(['parse', 'schema', 'handler', 'unsupported', 'unauthorized']);
+
+export class World {
+	readonly model = new DeliveryModel();
+	readonly #log: string[] = [];
+	readonly hubErrors: unknown[] = [];
+	readonly sessions: Session[] = [];
+	readonly tabs: Tab[] = [];
+	/** How far the stores' clock is ahead of the real one (timers stay real). */
+	offset = 0;
+	#published = 0;
+	#hub!: SSEHub<Topics>;
+	#store!: HistoryStore;
+	#handler!: ReturnType<SSEHub<Topics>['handler']>;
+	#server: TestServer | undefined;
+	readonly #watchers: ReturnType<typeof setInterval>[] = [];
+
+	constructor(readonly options: WorldOptions) {}
+
+	/** What happened, in order, each line with the model's time; deliveries too with `trace`. */
+	get log(): readonly string[] {
+		return this.#log;
+	}
+
+	note(line: string): void {
+		this.#log.push(`@${this.model.tick()} ${line}`);
+	}
+
+	get hub(): SSEHub<Topics> {
+		return this.#hub;
+	}
+
+	get origin(): string {
+		if (!this.#server) throw new Error('the world is not started');
+		return this.#server.origin;
+	}
+
+	#makeHub(): void {
+		const { retention, redis } = this.options;
+		const now = () => Date.now() + this.offset;
+		this.#store = redis
+			? redisHistory({ url: redis.url, prefix: redis.prefix, ...retention, now, timeoutMs: 500 })
+			: memoryHistory({ ...retention, now });
+		this.#hub = createSSEHub<Topics>({
+			topics: TOPICS,
+			history: this.#store,
+			newTopicHistory: this.options.policy,
+			closeOnSignals: false,
+			limits: { retryMs: 20 },
+			onError: (error) => this.hubErrors.push(error),
+		});
+		this.#handler = this.#hub.handler();
+	}
+
+	async start(): Promise<void> {
+		this.#makeHub();
+		// One server for the whole sequence: a restarted hub answers on the same origin, as a
+		// restarted process behind the same address would. `/session` mints a session cookie.
+		this.#server = await serveHandler(async (event) => {
+			if (event.url.pathname === '/session') {
+				return new Response(await this.#hub.sessionOf(event));
+			}
+			return this.#handler(event);
+		});
+		await this.registerEpoch();
+	}
+
+	/** Learns the store's epoch as soon as it has one, so epochs are numbered in their order. */
+	async registerEpoch(): Promise<void> {
+		const deadline = Date.now() + 5000;
+		for (;;) {
+			try {
+				this.model.epoch((await this.#hub.stats()).epoch);
+				return;
+			} catch (error) {
+				if (Date.now() > deadline) throw new Error(`the store never answered: ${error}`);
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+		}
+	}
+
+	/** A new hub and a new store in the same place: a process restart. */
+	async restartHub(): Promise<void> {
+		const [hub, store] = [this.#hub, this.#store];
+		this.#makeHub(); // new connections reach the new hub at once
+		await hub.close();
+		await store.close();
+		await this.registerEpoch();
+	}
+
+	async newSession(): Promise<Session> {
+		const fetch = cookieFetch();
+		const response = await fetch(`${this.origin}/session`);
+		const session = { name: `s${this.sessions.length}`, id: await response.text(), fetch };
+		if (!response.ok || !session.id) throw new Error(`no session: ${response.status}`);
+		this.sessions.push(session);
+		return session;
+	}
+
+	/** Opens a brand-new client and waits for its first `sse:ready`. */
+	async newTab(session: Session, topics: readonly Topic[]): Promise<Tab> {
+		const name = `c${this.tabs.length}`;
+		this.note(`${name} = new SSEClient(${session.name}, [${topics}])`);
+		const record = this.model.addClient(name, session.id, topics);
+		const client = new SSEClient<Topics>(`${this.origin}/events`, {
+			EventSource,
+			eventSourceInit: { fetch: session.fetch },
+			topics: [...topics],
+			autoConnect: false,
+			reconnectWait: 20,
+			maxReconnectWait: 200,
+			onGap: (gap) => {
+				this.model.gap(record, gap);
+				this.note(`${name} gap ${gap.reason} [${gap.topics}]`);
+			},
+			onError: (error) => {
+				if (UNEXPECTED.has(error.code))
+					record.errors.push(`onError ${error.code}: ${error.message}`);
+			},
+		});
+		for (const topic of TOPICS) {
+			client.on(topic, (data, meta) => {
+				this.model.delivered(record, topic, meta.id, data.k, client.topics);
+				if (this.options.trace) this.note(`${name} <- ${data.k} ${meta.id}`);
+			});
+		}
+		const tab = { name, session, client, record, open: true };
+		this.tabs.push(tab);
+		if (this.options.trace) this.#watch(tab);
+		client.connect();
+		await this.until(() => ready(tab), `${name} to be ready`);
+		return tab;
+	}
+
+	/** With `trace`: notes each change of the client's status (polled, so brief ones may be missed). */
+	#watch(tab: Tab): void {
+		let seen = '';
+		const timer = setInterval(() => {
+			const now = `${tab.client.status}${tab.client.replaying ? ' replaying' : ''} at ${tab.client.lastEventID}`;
+			if (now !== seen) this.note(`${tab.name} ${now}`);
+			seen = now;
+		}, 1);
+		this.#watchers.push(timer);
+	}
+
+	async publish(topic: Topic, session: Session | null): Promise<void> {
+		const key = `${topic}${++this.#published}${session ? `.${session.name}` : ''}`;
+		const event = this.model.publishing(key, topic, session?.id ?? null);
+		try {
+			const id = await this.#hub.publish(topic, { k: key }, session ? { session: session.id } : {});
+			this.model.published(event, id);
+			this.note(`publish ${key} -> ${id}`);
+		} catch (error) {
+			this.model.failed(event);
+			this.note(`publish ${key} failed: ${(error as Error).message}`);
+		}
+	}
+
+	updateTopics(tab: Tab, change: { add?: Topic[]; remove?: Topic[] }): void {
+		const position = tab.client.lastEventID;
+		this.note(
+			`${tab.name}.updateTopics(+[${change.add ?? []}] -[${change.remove ?? []}]) at ${position}`,
+		);
+		this.model.changeTopics(tab.record, change, position);
+		tab.client.updateTopics({ addTopics: change.add, removeTopics: change.remove });
+	}
+
+	close(tab: Tab): void {
+		this.note(`${tab.name}.close() at ${tab.client.lastEventID}`);
+		tab.client.close();
+		tab.open = false;
+	}
+
+	reopen(tab: Tab): void {
+		this.note(`${tab.name}.connect() at ${tab.client.lastEventID}`);
+		tab.client.connect();
+		tab.open = true;
+	}
+
+	/** Resolves when `predicate` holds (checked every few ms); fails after `timeoutMs`. */
+	async until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		while (!predicate()) {
+			if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+			await new Promise((resolve) => setTimeout(resolve, 5));
+		}
+	}
+
+	/** Every open client connected with its replay over. */
+	async settle(what = 'every open client to be ready'): Promise<void> {
+		await this.until(() => this.tabs.every((tab) => !tab.open || ready(tab)), what);
+	}
+
+	async stop(): Promise<void> {
+		for (const timer of this.#watchers) clearInterval(timer);
+		for (const tab of this.tabs) tab.client.close();
+		await this.#hub?.close();
+		await this.#store?.close();
+		await this.#server?.close();
+	}
+}
+
+function ready(tab: Tab): boolean {
+	return tab.client.status === 'connected' && !tab.client.replaying;
+}
