@@ -305,12 +305,27 @@ export class DeliveryModel {
 			if (missing.length === 0) continue;
 			problems.push(
 				`${interval.topic} from ${describe(interval.from)} to ${interval.to ? describe(interval.to) : 'the end'}: ` +
-					`missing ${missing.map((e) => `${e.id}(${e.key}@${e.at})`).join(' ')}; ` +
+					`missing ${missing.map((e) => `${e.id}(${e.key}@${e.at}, client at ${this.#positionAt(client, e.at)})`).join(' ')}; ` +
 					`delivered ${this.#deliveredOf(client, interval.topic)}; ` +
 					`gaps ${client.gaps.map((g) => `${g.reason}[${g.topics}]@${g.at}`).join(' ') || 'none'}`,
 			);
 		}
 		return problems;
+	}
+
+	/** The id of the newest event the client had delivered by `at` (what it would resume from). */
+	#positionAt(client: ClientRecord, at: number): string {
+		let newest: Delivery | undefined;
+		let position: Position | null = null;
+		for (const delivery of client.deliveries) {
+			if (delivery.at > at) break;
+			const pos = delivery.id ? this.position(delivery.id) : null;
+			if (pos && (!position || compare(pos, position) > 0)) {
+				position = pos;
+				newest = delivery;
+			}
+		}
+		return newest ? newest.id : 'none';
 	}
 
 	#deliveredOf(client: ClientRecord, topic: string): string {

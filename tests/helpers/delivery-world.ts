@@ -14,7 +14,7 @@ import {
 	type NewTopicHistory,
 	type SSEHub,
 } from '../../src/lib/server/index.js';
-import { type ClientRecord, DeliveryModel } from './delivery-model.js';
+import { type ClientRecord, DeliveryModel, type ModelEvent } from './delivery-model.js';
 import { serveHandler, type TestServer } from './hub-server.js';
 import { cookieFetch } from './sse-client.js';
 
@@ -199,7 +199,18 @@ export class World {
 		this.#watchers.push(timer);
 	}
 
-	async publish(topic: Topic, session: Session | null): Promise<void> {
+	/** Publishes a broadcast until the store takes one (a Redis fault may refuse a few). */
+	async publishSurely(topic: Topic): Promise<ModelEvent> {
+		const deadline = Date.now() + 5000;
+		for (;;) {
+			const event = await this.publish(topic, null);
+			if (!event.uncertain) return event;
+			if (Date.now() > deadline) throw new Error(`could not publish to ${topic} for 5 s`);
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
+	}
+
+	async publish(topic: Topic, session: Session | null): Promise<ModelEvent> {
 		const key = `${topic}${++this.#published}${session ? `.${session.name}` : ''}`;
 		const event = this.model.publishing(key, topic, session?.id ?? null);
 		try {
@@ -210,6 +221,7 @@ export class World {
 			this.model.failed(event);
 			this.note(`publish ${key} failed: ${(error as Error).message}`);
 		}
+		return event;
 	}
 
 	updateTopics(tab: Tab, change: { add?: Topic[]; remove?: Topic[] }): void {
