@@ -8,7 +8,8 @@
  * Every sequence comes from a seed. A failure prints it with the operations and what the failing
  * client owed and delivered. `SSE_MODEL_SEED=<n>` replays one sequence (add `-t memory` or
  * `-t redis`); `SSE_MODEL_RUNS=<n>` runs n memory sequences and n/3 Redis ones;
- * `SSE_MODEL_TRACE=1` lists every delivery among the operations.
+ * `SSE_MODEL_BASE=<n>` fixes the seeds of a whole run (they are random otherwise);
+ * `SSE_MODEL_TRACE=1` lists every delivery and status change among the operations.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
@@ -29,7 +30,7 @@ import { type Random, seededRandom } from '../helpers/seeded-random.js';
 
 const RUNS = Number(process.env.SSE_MODEL_RUNS ?? 120);
 const REPLAY = process.env.SSE_MODEL_SEED;
-const BASE = REPLAY ? Number(REPLAY) : (Math.random() * 2 ** 32) >>> 0;
+const BASE = Number(process.env.SSE_MODEL_BASE ?? (Math.random() * 2 ** 32) >>> 0);
 const TRACE = process.env.SSE_MODEL_TRACE === '1';
 const MAX_TABS = 6;
 
