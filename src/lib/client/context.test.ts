@@ -20,7 +20,7 @@ describe('setSSEContext / getSSEContext', () => {
 		render(Provider, { EventSource: FakeEventSource, url: '/api/events' });
 		expect(FakeEventSource.instances).toHaveLength(1);
 		const source = FakeEventSource.latest;
-		expect(source.url).toBe('/api/events?topics=chat');
+		expect(source.url).toMatch(/^\/api\/events\?topics=chat&client=[\w-]+$/);
 		expect(text('status')).toBe('connecting');
 		expect(text('count')).toBe('0');
 

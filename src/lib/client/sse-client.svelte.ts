@@ -141,6 +141,22 @@ export interface SSEClientOptions<Topics extends TopicMap> {
 
 const CLOSED = 2;
 const EVENT_ID = /^([A-Za-z0-9_]+)-(\d{1,15})$/;
+/** Gaps after which ids no longer compare with those delivered before (a new or rewound store). */
+const RESET_GAPS: ReadonlySet<string> = new Set(['epoch', 'malformed']);
+
+/**
+ * A random name for one client, sent as `client=` so the hub tells its streams from those of the
+ * other tabs of the same session. Not a secret: the session cookie is what authenticates.
+ */
+function newClientId(): string {
+	const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+	const bytes = new Uint8Array(22);
+	if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+	else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+	let id = '';
+	for (const byte of bytes) id += alphabet[byte & 63];
+	return id;
+}
 
 type AnyHandler = TopicHandler<unknown>;
 
@@ -154,6 +170,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#replaying = $state(false);
 
 	readonly #url: string;
+	readonly #clientId = newClientId();
 	readonly #options: SSEClientOptions<Topics>;
 	readonly #listeners = new Map<string, Set<AnyHandler>>();
 	#source: EventSourceLike | null = null;
@@ -164,6 +181,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#delivered = new Map<string, number>();
 	#epoch: string | null = null;
 	#highestSeq = 0;
+	/** The id of the event before on the current stream (see the id-less check in `#open`). */
+	#previousId = '';
 	/** Events wait here while an asynchronous schema validates an earlier one, to keep order. */
 	#queue: Promise<void> | null = null;
 
@@ -204,7 +223,10 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		return this.#error;
 	}
 
-	/** The id of the newest event delivered: the position the client resumes from. */
+	/**
+	 * The position the client resumes from: the id of the newest event delivered, or the position
+	 * the server stated when its replay was over, whichever is newer.
+	 */
 	get lastEventID(): string | null {
 		return this.#lastEventID;
 	}
@@ -310,6 +332,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const topics = untrack(() => this.#topics);
 		const params = new URLSearchParams();
 		for (const topic of topics) params.append('topics', topic);
+		params.set('client', this.#clientId);
 		const position = untrack(() => this.#lastEventID);
 		// A new EventSource cannot set Last-Event-ID itself; the server reads this instead.
 		if (position) params.set('lastEventId', position);
@@ -342,20 +365,18 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		);
 		source.addEventListener(
 			'sse:ready',
-			current(() => {
-				this.#replaying = false;
-			}),
+			current((event) => this.#onReady(event)),
 		);
 		// The spec carries `lastEventId` over to an event that has no `id:` field, so an event
 		// with the same id as the one before it on this stream had none: never a duplicate.
-		let previousId = '';
+		this.#previousId = '';
 		for (const topic of topics) {
 			source.addEventListener(
 				topic,
 				current((event) => {
 					const id = event.lastEventId ?? '';
-					this.#receive(topic, event, id !== '' && id === previousId);
-					previousId = id;
+					this.#receive(topic, event, id !== '' && id === this.#previousId);
+					this.#previousId = id;
 				}),
 			);
 		}
@@ -370,6 +391,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 
 	#onOpen(): void {
 		this.#log('open');
+		// A new stream (the browser's own reconnect included): its first event has nothing before it.
+		this.#previousId = '';
 		this.#status = 'connected';
 		this.#error = null;
 		this.#attempt = 0;
@@ -420,10 +443,42 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		try {
 			const gap = JSON.parse(event.data) as SSEGap;
 			this.#log('gap', gap);
+			if (RESET_GAPS.has(gap.reason)) this.#enterEpoch(null);
 			this.#options.onGap?.(gap);
 		} catch (cause) {
 			this.#fail(new SSEClientError('parse', 'An sse:gap event carried bad JSON.', { cause }));
 		}
+	}
+
+	/** Replay is over; the server states the position the stream has reached, events or not. */
+	#onReady(event: MessageEvent): void {
+		this.#replaying = false;
+		let ready: { lastEventId?: unknown };
+		try {
+			ready = JSON.parse(event.data) as { lastEventId?: unknown };
+		} catch (cause) {
+			this.#fail(new SSEClientError('parse', 'An sse:ready event carried bad JSON.', { cause }));
+			return;
+		}
+		const match = typeof ready?.lastEventId === 'string' && EVENT_ID.exec(ready.lastEventId);
+		if (!match) return;
+		const epoch = match[1] as string;
+		if (epoch !== this.#epoch) this.#enterEpoch(epoch);
+		this.#advance(Number(match[2]), ready.lastEventId as string);
+	}
+
+	/** Ids of another epoch (or after a rewind) do not compare with those delivered so far. */
+	#enterEpoch(epoch: string | null): void {
+		this.#epoch = epoch;
+		this.#delivered.clear();
+		this.#highestSeq = 0;
+	}
+
+	/** The position only moves forward: a new topic's history may carry older ids. */
+	#advance(seq: number, id: string): void {
+		if (seq <= this.#highestSeq) return;
+		this.#highestSeq = seq;
+		this.#lastEventID = id;
 	}
 
 	#receive(topic: string, event: MessageEvent, idless: boolean): void {
@@ -493,18 +548,10 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		if (!match) return false;
 		const epoch = match[1] as string;
 		const seq = Number(match[2]);
-		if (epoch !== this.#epoch) {
-			this.#epoch = epoch;
-			this.#delivered.clear();
-			this.#highestSeq = 0;
-		}
+		if (epoch !== this.#epoch) this.#enterEpoch(epoch);
 		if (seq <= (this.#delivered.get(topic) ?? 0)) return true;
 		this.#delivered.set(topic, seq);
-		// The position only moves forward: a new topic's history may carry older ids.
-		if (seq > this.#highestSeq) {
-			this.#highestSeq = seq;
-			this.#lastEventID = id;
-		}
+		this.#advance(seq, id);
 		return false;
 	}
 

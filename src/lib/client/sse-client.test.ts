@@ -144,7 +144,7 @@ describe('dispatch', () => {
 		const client = makeClient({ topics: { chat: () => {}, logs: () => {} } }, '/api/events?v=2');
 		client.connect();
 		const source = FakeEventSource.latest;
-		expect(source.url).toBe('/api/events?v=2&topics=chat&topics=logs');
+		expect(source.url).toMatch(/^\/api\/events\?v=2&topics=chat&topics=logs&client=[\w-]+$/);
 		expect(source.topics).toEqual(['chat', 'logs']);
 		expect(source.param('lastEventId')).toBeNull();
 		expect(client.topics).toEqual(['chat', 'logs']);
@@ -320,6 +320,45 @@ describe('duplicates', () => {
 		source.emitJSON('chat', { n: 11 }, 'ep-11');
 		expect(client.lastEventID).toBe('ep-11');
 		expect(client.topicCounters).toEqual({ chat: 2, alerts: 2 });
+	});
+
+	it('drops the last delivered event when a native reconnect replays it first', () => {
+		// The id-less heuristic compares an event's id with the one before it on the stream: a
+		// reconnect opens a new stream, so the last id of the old one must not count.
+		const chat = recorder<{ n: number }>();
+		const client = makeClient({ topics: { chat: chat.handler } });
+		client.connect();
+		const source = FakeEventSource.latest;
+		source.open();
+		source.emitJSON('chat', { n: 5 }, 'ep-5');
+		source.error(); // the browser reconnects by itself, sending Last-Event-ID: ep-5
+		source.open();
+		source.emitJSON('chat', { n: 5 }, 'ep-5'); // a rarely updated topic: its one retained event
+		source.emitJSON('chat', { n: 6 }, 'ep-6');
+		expect(chat.calls.map((call) => call.data.n)).toEqual([5, 6]);
+		expect(client.topicCounters).toEqual({ chat: 2 });
+	});
+
+	it('after an epoch or malformed gap, delivers what comes even with lower seqs', () => {
+		const chat = recorder<{ n: number }>();
+		const gaps: string[] = [];
+		const client = makeClient({
+			topics: { chat: chat.handler },
+			onGap: (gap) => gaps.push(gap.reason),
+		});
+		client.connect();
+		const source = FakeEventSource.latest;
+		source.emitJSON('chat', { n: 9 }, 'ep-9');
+		// A store restored from a snapshot numbers again from below 9 in the same epoch name.
+		source.emitJSON('sse:gap', { reason: 'malformed', topics: ['chat'] });
+		source.emitJSON('chat', { n: 6 }, 'ep-6');
+		source.emitJSON('chat', { n: 7 }, 'ep-7');
+		expect(chat.calls.map((call) => call.data.n)).toEqual([9, 6, 7]);
+		expect(client.lastEventID).toBe('ep-7');
+		source.emitJSON('sse:gap', { reason: 'epoch', topics: ['chat'] });
+		source.emitJSON('chat', { n: 1 }, 'ep-1');
+		expect(chat.calls.map((call) => call.data.n)).toEqual([9, 6, 7, 1]);
+		expect(gaps).toEqual(['malformed', 'epoch']);
 	});
 
 	it('delivers events without a hub id (no id, or a foreign one) and never drops them', () => {
@@ -750,6 +789,47 @@ describe('control events', () => {
 		expect(client.replaying).toBe(true);
 		FakeEventSource.latest.emitJSON('sse:ready', { replayed: 0 });
 		expect(client.replaying).toBe(false);
+	});
+});
+
+describe('position', () => {
+	it('takes the position sse:ready states, so a client that got no event yet resumes from it', () => {
+		vi.useFakeTimers();
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		FakeEventSource.latest.open();
+		FakeEventSource.latest.emitJSON('sse:ready', { replayed: 0, lastEventId: 'ep-7' });
+		expect(client.lastEventID).toBe('ep-7');
+		FakeEventSource.latest.error({ close: true });
+		vi.runOnlyPendingTimers();
+		expect(FakeEventSource.latest.param('lastEventId')).toBe('ep-7');
+	});
+
+	it('never moves back to an older stated position of the same epoch; a new epoch replaces it', () => {
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		const source = FakeEventSource.latest;
+		source.emitJSON('chat', { n: 9 }, 'ep-9');
+		source.emitJSON('sse:ready', { replayed: 1, lastEventId: 'ep-4' });
+		expect(client.lastEventID).toBe('ep-9');
+		source.emitJSON('sse:gap', { reason: 'epoch', topics: ['chat'] });
+		source.emitJSON('sse:ready', { replayed: 0, lastEventId: 'next-2' });
+		expect(client.lastEventID).toBe('next-2');
+	});
+
+	it('names itself with a client id that stays the same across its reconnects', () => {
+		vi.useFakeTimers();
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		const id = FakeEventSource.latest.param('client');
+		expect(id).toMatch(/^[A-Za-z0-9_-]{16,64}$/);
+		client.updateTopics({ addTopics: ['logs'] });
+		expect(FakeEventSource.latest.param('client')).toBe(id);
+		FakeEventSource.latest.error({ close: true });
+		vi.runOnlyPendingTimers();
+		expect(FakeEventSource.latest.param('client')).toBe(id);
+		makeClient({ topics: { chat: () => {} } }).connect();
+		expect(FakeEventSource.latest.param('client')).not.toBe(id);
 	});
 });
 
