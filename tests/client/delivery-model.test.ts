@@ -28,7 +28,7 @@ import {
 } from '../helpers/redis-server.js';
 import { type Random, seededRandom } from '../helpers/seeded-random.js';
 
-const RUNS = Number(process.env.SSE_MODEL_RUNS ?? 120);
+const RUNS = Number(process.env.SSE_MODEL_RUNS ?? 150);
 const REPLAY = process.env.SSE_MODEL_SEED;
 const BASE = Number(process.env.SSE_MODEL_BASE ?? (Math.random() * 2 ** 32) >>> 0);
 const TRACE = process.env.SSE_MODEL_TRACE === '1';
