@@ -16,7 +16,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { NewTopicHistory } from '../../src/lib/server/index.js';
 import type { ModelEvent } from '../helpers/delivery-model.js';
-import { type Retention, TOPICS, type Topic, World } from '../helpers/delivery-world.js';
+import { bounded, type Retention, TOPICS, type Topic, World } from '../helpers/delivery-world.js';
 import {
 	type AdminClient,
 	cleanUp,
@@ -33,6 +33,9 @@ const REPLAY = process.env.SSE_MODEL_SEED;
 const BASE = Number(process.env.SSE_MODEL_BASE ?? (Math.random() * 2 ** 32) >>> 0);
 const TRACE = process.env.SSE_MODEL_TRACE === '1';
 const MAX_TABS = 6;
+
+/** One sequence's own bound, under Vitest's, so that a hang still prints its report. */
+const SEQUENCE_MS = 20_000;
 
 /** The seeds of `count` sequences, distinct per suite; just the replayed one if given. */
 function seeds(count: number, suite: number): number[] {
@@ -122,6 +125,7 @@ function chooseOp(world: World, random: Random, plan: Scenario, faults: Faults |
 		['settle', 1.5],
 		['age', plan.clockJumps ? 0.7 : 0],
 		['idle', plan.clockJumps ? 0.7 : 0],
+		['away', plan.clockJumps ? 0.7 : 0],
 		['restart', plan.restarts ? 0.4 : 0],
 		['kill-pubsub', faults ? 1 : 0],
 		['kill-normal', faults ? 1 : 0],
@@ -183,6 +187,20 @@ async function perform(
 			const { maxAgeMs, sessionTtlMs } = plan.retention;
 			world.offset += (op === 'age' ? maxAgeMs : sessionTtlMs) + 1;
 			world.note(`clock +${op === 'age' ? 'maxAgeMs' : 'sessionTtlMs'}`);
+			return;
+		}
+		case 'away': {
+			// A laptop closed for longer than the session lives: every tab of a session closed while
+			// an event for it is published, the clock moved past sessionTtlMs (and so past maxAgeMs),
+			// one more event, then the tabs come back with their positions.
+			const session = random.pick(sessions);
+			const gone = world.tabs.filter((tab) => tab.session === session && tab.open);
+			for (const tab of gone) world.close(tab);
+			await world.publish(random.pick(TOPICS), random.chance(0.5) ? session : null);
+			world.offset += plan.retention.sessionTtlMs + 1;
+			world.note('clock +sessionTtlMs');
+			await world.publish(random.pick(TOPICS), null);
+			for (const tab of gone) world.reopen(tab);
 			return;
 		}
 		case 'restart':
@@ -247,44 +265,48 @@ async function runSequence(
 	}
 	let failure: unknown;
 	try {
-		await world.start();
-		const sessionCount = random.int(1, 3);
-		for (let i = 0; i < sessionCount; i++) await world.newSession();
-		for (const session of world.sessions) {
-			const count = random.int(1, Math.min(3, MAX_TABS - world.tabs.length - 1) || 1);
-			for (let i = 0; i < count; i++) await world.newTab(session, random.subset(TOPICS));
-		}
-		for (let i = 0; i < plan.steps; i++) {
-			const next = chooseOp(world, random, plan, faults);
-			if (next.op === 'age' || next.op === 'idle') outcome.jumped = true;
-			// A Redis-backed hub restarts onto the same history: nothing is lost by it.
-			if (next.op === 'redis-restart' || (next.op === 'restart' && store === 'memory')) {
-				outcome.restarted = true;
+		await bounded(SEQUENCE_MS, 'the sequence', async () => {
+			await world.start();
+			const sessionCount = random.int(1, 3);
+			for (let i = 0; i < sessionCount; i++) await world.newSession();
+			for (const session of world.sessions) {
+				const count = random.int(1, Math.min(3, MAX_TABS - world.tabs.length - 1) || 1);
+				for (let i = 0; i < count; i++) await world.newTab(session, random.subset(TOPICS));
 			}
-			await perform(world, random, plan, faults, next);
-		}
-		// The end: everyone back, then one more event per topic that every client must deliver.
-		for (const tab of world.tabs) if (!tab.open) world.reopen(tab);
-		await world.settle('every client to be ready at the end');
-		const sentinels: ModelEvent[] = [];
-		for (const topic of TOPICS) sentinels.push(await world.publishSurely(topic));
-		await world.until(
-			() =>
-				world.tabs.every((tab) =>
-					sentinels.every(
-						(event) =>
-							!tab.client.topics.includes(event.topic as Topic) ||
-							tab.record.deliveries.some((d) => d.key === event.key),
+			for (let i = 0; i < plan.steps; i++) {
+				const next = chooseOp(world, random, plan, faults);
+				if (next.op === 'age' || next.op === 'idle' || next.op === 'away') outcome.jumped = true;
+				// A Redis-backed hub restarts onto the same history: nothing is lost by it.
+				if (next.op === 'redis-restart' || (next.op === 'restart' && store === 'memory')) {
+					outcome.restarted = true;
+				}
+				await perform(world, random, plan, faults, next);
+			}
+			// The end: everyone back, then one more event per topic that every client must deliver.
+			for (const tab of world.tabs) if (!tab.open) world.reopen(tab);
+			await world.settle('every client to be ready at the end');
+			const sentinels: ModelEvent[] = [];
+			for (const topic of TOPICS) sentinels.push(await world.publishSurely(topic));
+			await world.until(
+				() =>
+					world.tabs.every((tab) =>
+						sentinels.every(
+							(event) =>
+								!tab.client.topics.includes(event.topic as Topic) ||
+								tab.record.deliveries.some((d) => d.key === event.key),
+						),
 					),
-				),
-			'every client to deliver the last event of each of its topics',
-		);
+				'every client to deliver the last event of each of its topics',
+			);
+		});
 	} catch (error) {
 		failure = error;
 	} finally {
-		await world.stop().catch((error: unknown) => {
-			failure ??= error;
-		});
+		await bounded(5000, 'the hub, the store and the server to close', () => world.stop()).catch(
+			(error: unknown) => {
+				failure ??= error;
+			},
+		);
 		if (target) {
 			// Every key must expire; a sequence that left one without a TTL is a bug too.
 			await cleanUp(target.admin(), prefix).catch((error: unknown) => {

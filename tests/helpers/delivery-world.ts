@@ -53,6 +53,21 @@ export interface Tab {
 	open: boolean;
 }
 
+/** Runs `action`, failing with a clear message if it has not settled within `ms`. */
+export async function bounded<T>(ms: number, what: string, action: () => Promise<T>): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	try {
+		return await Promise.race([
+			action(),
+			new Promise<never>((_, reject) => {
+				timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+			}),
+		]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
 /** Errors the client reports that no sequence should ever cause. */
 const UNEXPECTED = new Set(['parse', 'schema', 'handler', 'unsupported', 'unauthorized']);
 
@@ -139,8 +154,10 @@ export class World {
 	async restartHub(): Promise<void> {
 		const [hub, store] = [this.#hub, this.#store];
 		this.#makeHub(); // new connections reach the new hub at once
-		await hub.close();
-		await store.close();
+		await bounded(5000, 'hub.close() of the old hub', () => hub.close());
+		this.note('the old hub closed');
+		await bounded(5000, 'close() of the old store', () => store.close());
+		this.note('the old store closed');
 		await this.registerEpoch();
 	}
 
