@@ -38,10 +38,10 @@ interface RawStream {
 }
 
 /** An SSE stream read with plain fetch, so the test sees exactly how the body ends. */
-async function openStream(url: string): Promise<RawStream> {
+async function openStream(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
 	const controller = new AbortController();
 	const response = await fetch(url, {
-		headers: { accept: 'text/event-stream' },
+		headers: { accept: 'text/event-stream', ...headers },
 		signal: controller.signal,
 	});
 	expect(response.status).toBe(200);
@@ -110,6 +110,24 @@ function headerLines(response: http.IncomingMessage, name: string): string[] {
 		if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] ?? '');
 	}
 	return values;
+}
+
+/** A browser's cookie jar for one origin, as far as these tests need one: the last value wins. */
+class CookieJar {
+	readonly #values = new Map<string, string>();
+	/** Takes every `Set-Cookie` of a response, in order. */
+	take(response: Response) {
+		for (const line of response.headers.getSetCookie()) {
+			const [pair = ''] = line.split(';');
+			const at = pair.indexOf('=');
+			this.#values.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+		}
+	}
+	/** The `Cookie` header a browser would send now (none when the jar is empty). */
+	header(): Record<string, string> {
+		const pairs = [...this.#values].map(([name, value]) => `${name}=${value}`);
+		return pairs.length > 0 ? { cookie: pairs.join('; ') } : {};
+	}
 }
 
 /** The demo's feeds at test speed: a log line every 100 ms. */
@@ -188,7 +206,8 @@ describe('the built app (node build)', () => {
 		app = started;
 		const endpoint = `${started.url}/api/events`;
 
-		// The first GET makes a session and says so in a cookie; a GET that sends it back keeps it.
+		// The first GET makes a session and says so in one cookie (`hub.handle` mints it, the stream
+		// handler then finds it: not two); a GET that sends it back keeps it.
 		const first = await openStream(`${endpoint}?topics=broadcast`);
 		const cookies = first.response.headers.getSetCookie();
 		expect(cookies).toHaveLength(1);
@@ -238,6 +257,85 @@ describe('the built app (node build)', () => {
 			expect(Number(seq)).toBeGreaterThan(Number(logSeq));
 		} finally {
 			source.close();
+		}
+	});
+
+	it('a first visit then two streams opened at once: both are one session, so an event published to it reaches both', async () => {
+		const started = await startBuiltApp({ env: FAST });
+		app = started;
+		const jar = new CookieJar();
+		// The first visit: the page request is what a browser makes before any script runs.
+		const page = await fetch(`${started.url}/`, { headers: jar.header() });
+		expect(page.status).toBe(200);
+		await page.text();
+		jar.take(page);
+
+		// The layout's client and a component's own client open their streams at the same time,
+		// each with whatever cookie the page left (a browser does not wait for one to answer).
+		const endpoint = `${started.url}/api/events?topics=story&topics=broadcast`;
+		const cookie = jar.header();
+		const streams = await Promise.all([openStream(endpoint, cookie), openStream(endpoint, cookie)]);
+		for (const stream of streams) jar.take(stream.response);
+		try {
+			// "The caller's session", as any endpoint sees it: the demo's story is told to it.
+			const told = await fetch(`${started.url}/api/story`, {
+				method: 'POST',
+				headers: { ...jar.header(), 'content-type': 'application/json' },
+				body: JSON.stringify({ action: 'start' }),
+			});
+			expect(told.status).toBe(200);
+			const isStory = (e: EventSourceMessage) => e.event === 'story';
+			await Promise.any(streams.map((stream) => stream.next(isStory)));
+			// A broadcast published after the story line: a stream of that session has the line
+			// before it, since one stream's events come in seq order.
+			const bumped = await fetch(`${started.url}/api/broadcast`, {
+				method: 'POST',
+				headers: jar.header(),
+			});
+			const { count } = (await bumped.json()) as { count: number };
+			for (const [index, stream] of streams.entries()) {
+				const marker = await stream.next(
+					(e) =>
+						e.event === 'broadcast' && (JSON.parse(e.data) as { count: number }).count === count,
+				);
+				const before = stream.events.slice(0, stream.events.indexOf(marker));
+				expect(before.some(isStory), `stream ${index + 1} never got the story line`).toBe(true);
+			}
+			// The page made the session; the streams kept it.
+			expect(page.headers.getSetCookie()).toHaveLength(1);
+			for (const stream of streams) expect(stream.response.headers.getSetCookie()).toEqual([]);
+		} finally {
+			for (const stream of streams) stream.close();
+		}
+	});
+
+	it('on https the session cookie is __Host-sse_session (Secure, Path=/, no Domain), and a planted bare sse_session is not trusted', async () => {
+		// What adapter-node builds `event.url` from: the app believes it is served over https.
+		const started = await startBuiltApp({ env: { ...FAST, ORIGIN: 'https://app.example.com' } });
+		app = started;
+		// A sibling subdomain can set a cookie for the parent domain, but not a `__Host-` one.
+		const planted = 'planted_by_a_subdomain_0';
+		const page = await fetch(`${started.url}/`, { headers: { cookie: `sse_session=${planted}` } });
+		expect(page.status).toBe(200);
+		await page.text();
+		const cookies = page.headers.getSetCookie();
+		expect(cookies).toHaveLength(1);
+		const cookie = cookies[0] ?? '';
+		expect(cookie).toMatch(/^__Host-sse_session=[A-Za-z0-9_-]{16,128};/);
+		expect(cookie).not.toContain(planted);
+		expect(cookie).toMatch(/;\s*Secure(;|$)/i);
+		expect(cookie).toMatch(/;\s*Path=\/(;|$)/i);
+		expect(cookie).toMatch(/;\s*HttpOnly(;|$)/i);
+		expect(cookie).not.toMatch(/;\s*Domain=/i);
+
+		// The stream keeps the `__Host-` session whatever else the browser sends.
+		const stream = await openStream(`${started.url}/api/events?topics=broadcast`, {
+			cookie: `sse_session=${planted}; ${cookie.split(';')[0]}`,
+		});
+		try {
+			expect(stream.response.headers.getSetCookie()).toEqual([]);
+		} finally {
+			stream.close();
 		}
 	});
 

@@ -173,6 +173,9 @@ describe('slow consumers', () => {
 		await back.until((r) => r.some((e) => e.type === 'sse:ready'), 'the replay to end', 30_000);
 		expect(dropped).toEqual([]);
 		expect(dataEvents(back.received)).toHaveLength(3000);
-		expect(back.received.find((e) => e.type === 'sse:ready')?.data).toEqual({ replayed: 3000 });
+		expect(back.received.find((e) => e.type === 'sse:ready')?.data).toEqual({
+			replayed: 3000,
+			lastEventId: expect.any(String),
+		});
 	});
 });

@@ -221,7 +221,9 @@ describe('two processes sharing one Redis prefix', () => {
 		await ready(back);
 		expect(back.jar.get('sse_session')).toBe(session); // same session, found in Redis by B
 		expect(ids(back.received)).toEqual(missed);
-		expect(readies(back.received).map((r) => r.data)).toEqual([{ replayed: missed.length }]);
+		expect(readies(back.received).map((r) => r.data)).toEqual([
+			{ replayed: missed.length, lastEventId: missed.at(-1) },
+		]);
 		expect(back.received.some((r) => r.type === 'sse:gap')).toBe(false);
 
 		// Then live, from B and from a process that joined meanwhile.
@@ -395,7 +397,7 @@ describe('when Redis fails', () => {
 			// refetch), then the new epoch from its first event (caught up from the new history,
 			// whether it was published before or after the feed was back), then live; nothing twice.
 			expect(client.received.map((r) => [r.type, r.id, r.data])).toEqual([
-				['sse:ready', '', { replayed: 0 }],
+				['sse:ready', '', { replayed: 0, lastEventId: expect.any(String) }],
 				['chat', before[0], { n: 1 }],
 				['chat', before[1], { n: 2 }],
 				['sse:gap', '', { reason: 'epoch', topics: ['chat'] }],
@@ -439,7 +441,9 @@ describe('when Redis fails', () => {
 			// A second tab of the session resumes with nothing missed: a catch-up must not resend.
 			const resumed = open(streamUrl(node, ['chat'], before[1]), first.jar);
 			await ready(resumed);
-			expect(readies(resumed.received).map((r) => r.data)).toEqual([{ replayed: 0 }]);
+			expect(readies(resumed.received).map((r) => r.data)).toEqual([
+				{ replayed: 0, lastEventId: expect.any(String) },
+			]);
 
 			// Redis stays up and keeps its history; only the hub's subscriber connection drops.
 			const channel = 'sse:live';

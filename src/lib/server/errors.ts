@@ -8,6 +8,8 @@ export type SSEErrorCode =
 	| 'unknown_topic'
 	/** More topics than `limits.maxTopics`. */
 	| 'too_many_topics'
+	/** The `client` parameter is not an id `SSEClient` could have made. */
+	| 'invalid_client'
 	/** No session could be resolved for the request. */
 	| 'unauthorized'
 	/** `authorize` refused the request or some of its topics. */

@@ -18,6 +18,7 @@ export type {
 } from './history/store.js';
 export { createSSEHub } from './hub/hub.js';
 export type { SessionCookieOptions } from './hub/request.js';
+export type { SSESessionLocals } from './hub/session-handle.js';
 export type {
 	AuthorizeResult,
 	HubLimits,

@@ -11,9 +11,12 @@ import {
 
 const ALL = Number.POSITIVE_INFINITY;
 
+/** A cursor without its topic (`Omit` of the union would keep only the keys both forms share). */
+type CursorStart = { after?: number; last?: number };
+
 /** Cursors keyed by topic, so assertions do not depend on the order planReplay lists them in. */
-function byTopic(cursors: readonly TopicCursor[]): Record<string, Omit<TopicCursor, 'topic'>> {
-	const out: Record<string, Omit<TopicCursor, 'topic'>> = {};
+function byTopic(cursors: readonly TopicCursor[]): Record<string, CursorStart> {
+	const out: Record<string, CursorStart> = {};
 	for (const { topic, ...rest } of cursors) {
 		expect(out, `topic ${topic} listed twice`).not.toHaveProperty(topic);
 		out[topic] = rest;
@@ -45,13 +48,13 @@ const seqs = (events: StoredEvent[]) => events.map((event) => event.seq);
 describe('planReplay', () => {
 	const topics = ['a', 'b'];
 
-	it('gives a fresh client the history policy for every topic, with no gap', async () => {
+	it('gives a fresh client everything after the head and the history policy, with no gap', async () => {
 		const store = await storeWith(3);
-		const cases: Array<[NewTopicHistory | undefined, Omit<TopicCursor, 'topic'>]> = [
-			[undefined, { last: ALL }],
-			['all', { last: ALL }],
-			['none', { last: 0 }],
-			[5, { last: 5 }],
+		const cases: Array<[NewTopicHistory | undefined, CursorStart]> = [
+			[undefined, { after: 3, last: ALL }],
+			['all', { after: 3, last: ALL }],
+			['none', { after: 3 }],
+			[5, { after: 3, last: 5 }],
 		];
 		for (const [newTopicHistory, cursor] of cases) {
 			for (const lastEventId of [null, '']) {
@@ -64,8 +67,9 @@ describe('planReplay', () => {
 				});
 				expect(plan.gap).toBeNull();
 				expect(byTopic(plan.cursors)).toEqual({ a: cursor, b: cursor });
-				expect(plan.position).toBe(0);
-				expect(plan.from).toBe(0);
+				// The stream states the head as its position from its first byte.
+				expect(plan.position).toBe(3);
+				expect(plan.added).toEqual(['a', 'b']);
 			}
 		}
 	});
@@ -95,9 +99,12 @@ describe('planReplay', () => {
 				newTopicHistory: 2,
 			});
 			expect(plan.gap, lastEventId).toEqual({ reason: 'malformed', topics: ['a', 'b'] });
-			expect(byTopic(plan.cursors)).toEqual({ a: { last: 2 }, b: { last: 2 } });
-			expect(plan.position).toBe(0);
-			expect(plan.from).toBe(0);
+			expect(byTopic(plan.cursors)).toEqual({
+				a: { after: 3, last: 2 },
+				b: { after: 3, last: 2 },
+			});
+			expect(plan.position).toBe(3);
+			expect(plan.added).toEqual(['a', 'b']);
 		}
 	});
 
@@ -112,8 +119,11 @@ describe('planReplay', () => {
 		});
 		const beyond = await planReplay({ store, session: 's1', topics, lastEventId: `${epoch}-4` });
 		expect(beyond.gap).toEqual({ reason: 'malformed', topics: ['a', 'b'] });
-		expect(byTopic(beyond.cursors)).toEqual({ a: { last: ALL }, b: { last: ALL } });
-		expect(beyond.position).toBe(0);
+		expect(byTopic(beyond.cursors)).toEqual({
+			a: { after: 3, last: ALL },
+			b: { after: 3, last: ALL },
+		});
+		expect(beyond.position).toBe(3);
 		// The head itself is a real position.
 		const atHead = await planReplay({ store, session: 's1', topics, lastEventId: `${epoch}-3` });
 		expect(atHead.gap).toBeNull();
@@ -131,9 +141,8 @@ describe('planReplay', () => {
 				newTopicHistory: 'none',
 			});
 			expect(plan.gap).toEqual({ reason: 'epoch', topics: ['a', 'b'] });
-			expect(byTopic(plan.cursors)).toEqual({ a: { last: 0 }, b: { last: 0 } });
-			expect(plan.position).toBe(0);
-			expect(plan.from).toBe(0);
+			expect(byTopic(plan.cursors)).toEqual({ a: { after: 3 }, b: { after: 3 } });
+			expect(plan.position).toBe(3);
 		}
 	});
 
@@ -149,10 +158,14 @@ describe('planReplay', () => {
 			newTopicHistory: 4,
 		});
 		expect(plan.gap).toBeNull();
-		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6 }, b: { after: 6 }, c: { last: 4 } });
+		// c gets its history and, whatever the policy, everything after the position.
+		expect(byTopic(plan.cursors)).toEqual({
+			a: { after: 6 },
+			b: { after: 6 },
+			c: { after: 6, last: 4 },
+		});
 		expect(plan.position).toBe(6);
-		// With history to replay for c, the client may fall back below 6 on this connection.
-		expect(plan.from).toBe(0);
+		expect(plan.added).toEqual(['c']);
 	});
 
 	it('starts the connection at the position when every topic was had', async () => {
@@ -161,7 +174,7 @@ describe('planReplay', () => {
 		await store.setSubscription('s1', { connection: 'c1', topics: ['a', 'b'], from: 2, to: 8 });
 		const plan = await planReplay({ store, session: 's1', topics, lastEventId: `${epoch}-6` });
 		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6 }, b: { after: 6 } });
-		expect(plan.from).toBe(6);
+		expect(plan.added).toEqual([]);
 	});
 
 	it('treats every topic as new for a valid position with no covering record', async () => {
@@ -172,9 +185,12 @@ describe('planReplay', () => {
 		for (const session of ['unknown', 's2']) {
 			const plan = await planReplay({ store, session, topics, lastEventId: `${epoch}-6` });
 			expect(plan.gap).toBeNull();
-			expect(byTopic(plan.cursors)).toEqual({ a: { last: ALL }, b: { last: ALL } });
+			expect(byTopic(plan.cursors)).toEqual({
+				a: { after: 6, last: ALL },
+				b: { after: 6, last: ALL },
+			});
 			expect(plan.position).toBe(6);
-			expect(plan.from).toBe(0);
+			expect(plan.added).toEqual(['a', 'b']);
 		}
 	});
 
@@ -184,7 +200,63 @@ describe('planReplay', () => {
 		await store.setSubscription('s1', { connection: 'tab1', topics: ['a'], from: 0, to: null });
 		await store.setSubscription('s1', { connection: 'tab2', topics: ['a', 'b'], from: 3, to: 9 });
 		const plan = await planReplay({ store, session: 's1', topics, lastEventId: `${epoch}-5` });
-		expect(byTopic(plan.cursors)).toEqual({ a: { after: 5 }, b: { last: ALL } });
+		expect(byTopic(plan.cursors)).toEqual({ a: { after: 5 }, b: { after: 5, last: ALL } });
+	});
+
+	it("with a client id, only that client's records count", async () => {
+		const store = await storeWith(10);
+		const epoch = await store.epoch();
+		const record = { from: 3, to: null, added: [] };
+		await store.setSubscription('s1', {
+			...record,
+			connection: 'x',
+			client: 'tab1',
+			topics: ['a'],
+		});
+		await store.setSubscription('s1', { ...record, connection: 'y', client: 'tab2', topics });
+		const plan = (client: string) =>
+			planReplay({ store, session: 's1', client, topics, lastEventId: `${epoch}-5` });
+		expect(byTopic((await plan('tab2')).cursors)).toEqual({ a: { after: 5 }, b: { after: 5 } });
+		expect(byTopic((await plan('tab1')).cursors)).toEqual({
+			a: { after: 5 },
+			b: { after: 5, last: ALL },
+		});
+		// A client the store has no record of: everything is new, after the position too.
+		expect(byTopic((await plan('tab3')).cursors)).toEqual({
+			a: { after: 5, last: ALL },
+			b: { after: 5, last: ALL },
+		});
+	});
+
+	it('a client with no id to send resumes from the oldest start of its own records', async () => {
+		const store = await storeWith(10);
+		await store.setSubscription('s1', {
+			connection: 'x',
+			client: 'tab1',
+			topics,
+			added: topics,
+			from: 4,
+			to: 7,
+		});
+		await store.setSubscription('s1', {
+			connection: 'y',
+			client: 'tab1',
+			topics,
+			added: topics,
+			from: 9,
+			to: null,
+		});
+		const plan = await planReplay({
+			store,
+			session: 's1',
+			client: 'tab1',
+			topics,
+			lastEventId: null,
+			newTopicHistory: 'none',
+		});
+		expect(plan.gap).toBeNull();
+		expect(plan.position).toBe(4);
+		expect(byTopic(plan.cursors)).toEqual({ a: { after: 4 }, b: { after: 4 } });
 	});
 });
 

@@ -21,61 +21,89 @@ export interface ReplayPlan {
 	/** Known before reading: a foreign epoch or a malformed id. (`expired` comes with the first page.) */
 	gap: Gap | null;
 	cursors: TopicCursor[];
-	/** The client's position (its `seq`) when it is valid in this epoch, else 0. */
+	/** The epoch positions of this stream count in. */
+	epoch: string;
+	/**
+	 * The stream's position from its first byte: the client's, when valid in this epoch; else (a
+	 * brand-new client, or after a gap) the head when the plan was made.
+	 */
 	position: number;
-	/** The lowest position the client can hold on this connection (for its subscription record). */
-	from: number;
+	/** Topics given their history on this stream (new to the client), for its cursor record. */
+	added: string[];
 }
 
 export interface PlanReplayInput {
 	store: HistoryStore;
 	session: string;
+	/** The id the client named itself with (`SSEClient` sends one), so only its own records count. */
+	client?: string;
 	topics: readonly string[];
 	/** The `Last-Event-ID` header, else the `lastEventId` query parameter; `null` for a fresh client. */
 	lastEventId: string | null;
 	newTopicHistory?: NewTopicHistory;
 }
 
-function historyCursor(topic: string, policy: NewTopicHistory): TopicCursor {
-	if (policy === 'all') return { topic, last: Number.POSITIVE_INFINITY };
-	if (policy === 'none') return { topic, last: 0 };
-	return { topic, last: policy };
+/** A topic's cursor: what came after `position`, and for a new topic its history too. */
+function cursorOf(topic: string, position: number, history: NewTopicHistory | null): TopicCursor {
+	if (history === null || history === 'none' || history === 0) return { topic, after: position };
+	return { topic, after: position, last: history === 'all' ? Number.POSITIVE_INFINITY : history };
 }
 
-/** Decides, for each requested topic, where its replay starts. */
-export async function planReplay({
-	store,
-	session,
-	topics,
-	lastEventId,
-	newTopicHistory = 'all',
-}: PlanReplayInput): Promise<ReplayPlan> {
-	const allNew = (gap: Gap | null): ReplayPlan => ({
-		gap,
-		cursors: topics.map((topic) => historyCursor(topic, newTopicHistory)),
-		position: 0,
-		from: 0,
-	});
-	if (!lastEventId) return allNew(null);
-
-	const position = parseEventId(lastEventId);
-	const [epoch, head] = await Promise.all([store.epoch(), store.head()]);
-	// A seq past the head names events that never existed here: as untrustworthy as garbage.
-	if (!position || (position.epoch === epoch && position.seq > head)) {
-		return allNew({ reason: 'malformed', topics: [...topics] });
+/** The position the client sent, when it is one of this epoch; a gap when it cannot be trusted. */
+function positionOf(
+	input: PlanReplayInput,
+	epoch: string,
+	head: number,
+): { seq: number | null; gap: GapReason | null } {
+	if (input.lastEventId) {
+		const position = parseEventId(input.lastEventId);
+		// A seq past the head names events that never existed here: as untrustworthy as garbage.
+		if (!position || (position.epoch === epoch && position.seq > head)) {
+			return { seq: null, gap: 'malformed' };
+		}
+		if (position.epoch !== epoch) return { seq: null, gap: 'epoch' };
+		return { seq: position.seq, gap: null };
 	}
-	if (position.epoch !== epoch) return allNew({ reason: 'epoch', topics: [...topics] });
+	return { seq: null, gap: null };
+}
 
+/**
+ * Decides, for each requested topic, where its replay starts: after the client's position, and
+ * for a topic new to it (or one the hub is unsure of) its `newTopicHistory` too.
+ */
+export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
+	const { store, session, client, topics, newTopicHistory = 'all' } = input;
+	const [epoch, head] = await Promise.all([store.epoch(), store.head()]);
+	const { seq, gap } = positionOf(input, epoch, head);
+	const fresh = (reason: GapReason | null): ReplayPlan => ({
+		gap: reason && { reason, topics: [...topics] },
+		cursors: topics.map((topic) => cursorOf(topic, head, newTopicHistory)),
+		epoch,
+		position: head,
+		added: [...topics],
+	});
+	if (gap) return fresh(gap);
+	// Records are read only when they can matter: a resume, or a client that names itself.
+	if (seq === null && client === undefined) return fresh(null);
 	const records = (await store.subscriptions(session)) ?? [];
-	const { had, added } = analyzeTopicSafety(records, position.seq, topics);
+	let position = seq;
+	if (position === null) {
+		// No id although its streams stated their position: none of them reached the client
+		// with an event. It is at least at the oldest start among its own records.
+		const starts = records.filter((r) => r.client === client).map((r) => r.from);
+		if (starts.length === 0) return fresh(null);
+		position = Math.min(...starts);
+	}
+	const { had, added } = analyzeTopicSafety(records, position, topics, client);
 	return {
 		gap: null,
 		cursors: [
-			...had.map((topic) => ({ topic, after: position.seq })),
-			...added.map((topic) => historyCursor(topic, newTopicHistory)),
+			...had.map((topic) => cursorOf(topic, position, null)),
+			...added.map((topic) => cursorOf(topic, position, newTopicHistory)),
 		],
-		position: position.seq,
-		from: added.length > 0 ? 0 : position.seq,
+		epoch,
+		position,
+		added,
 	};
 }
 
@@ -105,17 +133,12 @@ export async function* replayMissedMessages({
 		yield page;
 		const last = page.events.at(-1);
 		if (!last || page.events.length < pageSize) return;
-		// Everything up to `last.seq` has been read. A "last N" window this page reached starts
-		// behind it too; one the page did not reach starts later still, so it is asked for again
-		// as is (`after: last.seq` would widen it to every event of the topic after the page).
+		// Everything up to `last.seq` has been read. A topic the page reached goes on from there; one
+		// it did not reach starts later still (or has nothing below), so it is asked for again as
+		// is: `after: last.seq` would widen a "last N" window to every event after the page.
 		const reached = new Set(page.events.map((event) => event.topic));
 		current = current.map((cursor) =>
-			'last' in cursor && cursor.last !== Number.POSITIVE_INFINITY && !reached.has(cursor.topic)
-				? cursor
-				: {
-						topic: cursor.topic,
-						after: Math.max('after' in cursor ? cursor.after : 0, last.seq),
-					},
+			reached.has(cursor.topic) ? { topic: cursor.topic, after: last.seq } : cursor,
 		);
 	}
 }

@@ -78,6 +78,34 @@ describe('analyzeTopicSafety', () => {
 		});
 	});
 
+	it('counts a topic a record added as had only past its start: at it, its history may be unsent', () => {
+		// The stream started at 8 and gave b its history (older seqs, merged before what is new).
+		const records = [{ ...record('c1', ['a', 'b'], 8, null), added: ['b'] }];
+		expect(analyzeTopicSafety(records, 8, ['a', 'b'])).toEqual({ had: ['a'], added: ['b'] });
+		expect(analyzeTopicSafety(records, 9, ['a', 'b'])).toEqual({ had: ['a', 'b'], added: [] });
+		// Below its start: only b's history reached the client; it is still new.
+		expect(analyzeTopicSafety(records, 5, ['a', 'b'])).toEqual({ had: ['a'], added: ['b'] });
+		// A record that added nothing cannot leave the client below its start.
+		const plain = [{ ...record('c1', ['a'], 8, null), added: [] }];
+		expect(analyzeTopicSafety(plain, 5, ['a'])).toEqual({ had: [], added: ['a'] });
+	});
+
+	it("with a client id, reads that client's records only", () => {
+		const records = [
+			{ ...record('x', ['a'], 0, null), client: 'tab1', added: [] },
+			{ ...record('y', ['a', 'b'], 0, null), client: 'tab2', added: [] },
+		];
+		expect(analyzeTopicSafety(records, 3, ['a', 'b'])).toEqual({ had: ['a'], added: ['b'] });
+		expect(analyzeTopicSafety(records, 3, ['a', 'b'], 'tab2')).toEqual({
+			had: ['a', 'b'],
+			added: [],
+		});
+		expect(analyzeTopicSafety(records, 3, ['a', 'b'], 'tab3')).toEqual({
+			had: [],
+			added: ['a', 'b'],
+		});
+	});
+
 	it('does not change the records or the topic list it is given', () => {
 		const records = [record('c1', ['a'], 0, null)];
 		const topics = ['a', 'b'];

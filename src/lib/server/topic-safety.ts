@@ -8,28 +8,36 @@ export interface TopicSafety {
 }
 
 /**
- * Which requested topics the client already had at `position`, judged from its session's
- * subscription records.
+ * Which requested topics the client already had at `position`, judged from its cursor records.
  *
- * The records belong to the session, not to the tab: two tabs of one session may hold different
- * topics at the same position. So a topic counts as "had" only when every connection that could
- * have left the client at `position` carried it. When in doubt a topic is "new": the client
- * drops events it has already delivered, so an extra replay is harmless, while a missing one
- * loses events.
+ * With `client` (the id `SSEClient` names itself with), only that client's own records count;
+ * without one, the session's: two tabs of one session may hold different topics at the same
+ * position, so a topic counts as "had" only when every record that could have left the client at
+ * `position` carried it. On a record, a topic it added (gave history) is "had" only past its
+ * start: at the start itself the client may not have received that history yet. When in doubt a
+ * topic is "new", which costs a replay of its history that the client drops as already
+ * delivered; it never skips what came after `position` (the replay reads that for new topics too).
  */
 export function analyzeTopicSafety(
 	records: readonly SubscriptionRecord[],
 	position: number,
 	topics: readonly string[],
+	client?: string,
 ): TopicSafety {
-	const candidates = records.filter(
-		(record) => record.from <= position && (record.to === null || position <= record.to),
+	const own = client === undefined ? records : records.filter((record) => record.client === client);
+	const candidates = own.filter(
+		(record) =>
+			// A record that added topics may have left the client below its start, in their history.
+			(record.from <= position || (record.added?.length ?? 0) > 0) &&
+			(record.to === null || position <= record.to),
 	);
 	if (candidates.length === 0) return { had: [], added: [...topics] };
+	const hadOn = (record: SubscriptionRecord, topic: string) =>
+		record.topics.includes(topic) && (position > record.from || !record.added?.includes(topic));
 	const had: string[] = [];
 	const added: string[] = [];
 	for (const topic of topics) {
-		if (candidates.every((record) => record.topics.includes(topic))) had.push(topic);
+		if (candidates.every((record) => hadOn(record, topic))) had.push(topic);
 		else added.push(topic);
 	}
 	return { had, added };

@@ -86,6 +86,17 @@ export function encodeControl(name: `${typeof RESERVED_PREFIX}${string}`, data: 
 	return frame(name, serializeData(data));
 }
 
+/**
+ * A position frame: an `id:` field and no data. By the spec it sets the client's last event id
+ * (sent back as `Last-Event-ID` on a reconnect) without dispatching an event, so a stream has a
+ * position before its first event. (The `eventsource` package ignores it; `SSEClient` also
+ * reads the position from `sse:ready`.)
+ */
+export function encodePosition(id: string): string {
+	assertEventId(id);
+	return `id: ${id}\n\n`;
+}
+
 /** A comment line: ignored by clients, but it keeps proxies from closing an idle stream. */
 export function encodeComment(text: string): string {
 	if (UNSAFE_FIELD.test(text)) throw new TypeError('An SSE comment may not contain CR, LF or NUL.');

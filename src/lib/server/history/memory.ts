@@ -195,16 +195,22 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 
 	/** The `seq` after which the cursor's events start. */
 	function startOf(cursor: TopicCursor, session: Session | undefined): number {
-		if ('after' in cursor) return cursor.after;
-		if (cursor.last === Number.POSITIVE_INFINITY) return 0;
+		if (!('after' in cursor)) return lastStart(cursor.topic, cursor.last, session);
+		if (cursor.last === undefined) return cursor.after;
+		return Math.min(cursor.after, lastStart(cursor.topic, cursor.last, session));
+	}
+
+	/** The `seq` after which the last `last` events of `topic` start. */
+	function lastStart(topic: string, last: number, session: Session | undefined): number {
+		if (last === Number.POSITIVE_INFINITY) return 0;
 		// The last N of this topic across its log and the session's buffer: walk both from the end.
-		const log = topicLogs.get(cursor.topic)?.events;
+		const log = topicLogs.get(topic)?.events;
 		const own = session?.log?.events;
 		let i = (log?.length ?? 0) - 1;
 		let j = (own?.length ?? 0) - 1;
 		let start = Number.MAX_SAFE_INTEGER;
-		for (let taken = 0; taken < cursor.last; taken++) {
-			while (j >= 0 && own?.at(j)?.topic !== cursor.topic) j--;
+		for (let taken = 0; taken < last; taken++) {
+			while (j >= 0 && own?.at(j)?.topic !== topic) j--;
 			const a = i >= 0 ? (log?.at(i)?.seq ?? -1) : -1;
 			const b = j >= 0 ? (own?.at(j)?.seq ?? -1) : -1;
 			if (a < 0 && b < 0) break;
@@ -253,15 +259,21 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			for (const cursor of cursors) {
 				const start = startOf(cursor, session);
 				const log = topicLogs.has(cursor.topic) ? topicLog(cursor.topic) : undefined;
-				if ('after' in cursor) {
+				if ('after' in cursor && !expired.includes(cursor.topic)) {
 					const dropped = Math.max(
 						log?.droppedUpTo(cursor.topic) ?? 0,
 						session?.log?.droppedUpTo(cursor.topic) ?? 0,
 					);
-					if (dropped > start) expired.push(cursor.topic);
+					if (dropped > cursor.after) expired.push(cursor.topic);
 				}
-				if (log) sources.push({ log, index: log.indexAfter(start), starts: new Map() });
+				// A topic named twice reads once, from the lower start of the two.
+				const earlier = sessionStarts.get(cursor.topic);
+				if (earlier !== undefined && earlier <= start) continue;
 				sessionStarts.set(cursor.topic, start);
+				if (!log) continue;
+				const source = sources.find((s) => s.log === log);
+				if (source) source.index = log.indexAfter(start);
+				else sources.push({ log, index: log.indexAfter(start), starts: new Map() });
 			}
 			if (session?.log && sessionStarts.size > 0) {
 				const lowest = Math.min(...sessionStarts.values());

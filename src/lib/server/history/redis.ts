@@ -430,9 +430,12 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 
 		async read({ session, cursors, limit }: ReadQuery): Promise<ReadResult> {
 			const args = [session, String(countArg(limit))];
+			// A cursor with both `after` and `last` goes as two entries: the script reads a topic
+			// once, from the lower start, and checks expiry on its `after` entries.
 			for (const cursor of cursors) {
 				if ('after' in cursor) args.push(cursor.topic, 'after', afterArg(cursor.after));
-				else if (cursor.last === Number.POSITIVE_INFINITY) args.push(cursor.topic, 'last', 'all');
+				if (cursor.last === undefined) continue;
+				if (cursor.last === Number.POSITIVE_INFINITY) args.push(cursor.topic, 'last', 'all');
 				else args.push(cursor.topic, 'last', String(countArg(cursor.last)));
 			}
 			const [epoch, , expired, flat] = (await run(scripts.read, args)) as [
@@ -460,7 +463,9 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		async setSubscription(session: string, record: SubscriptionRecord) {
 			const json = JSON.stringify({
 				connection: record.connection,
+				client: record.client,
 				topics: record.topics,
+				added: record.added,
 				from: record.from,
 				to: record.to,
 			});

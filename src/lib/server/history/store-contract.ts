@@ -343,6 +343,20 @@ export function describeHistoryStore(
 				expect(seqs(result)).toEqual([5, 6, 7]);
 			});
 
+			it('reads the union of `after` and `last` for a cursor with both, each event once', async () => {
+				const store = await scene();
+				const read = (cursor: TopicCursor) =>
+					store.read({ session: 's1', cursors: [cursor], limit: 100 });
+				// a visible to s1: 1, 3, 7. The last 1 is 7; after 2 is 3 and 7.
+				expect(seqs(await read({ topic: 'a', after: 2, last: 1 }))).toEqual([3, 7]);
+				// The last 2 (3, 7) reach below `after: 5`.
+				expect(seqs(await read({ topic: 'a', after: 5, last: 2 }))).toEqual([3, 7]);
+				expect(seqs(await read({ topic: 'a', after: 7, last: 0 }))).toEqual([]);
+				expect(seqs(await read({ topic: 'a', after: 7, last: Number.POSITIVE_INFINITY }))).toEqual([
+					1, 3, 7,
+				]);
+			});
+
 			it('pages by `limit`, the lowest seq first', async () => {
 				const store = await scene();
 				const session = 's1';
@@ -422,6 +436,18 @@ export function describeHistoryStore(
 						])
 					).expired,
 				).toEqual(['a']);
+			});
+
+			it('is reported for the `after` of a cursor that has `last` too', async () => {
+				const store = await open({ maxLength: 3 });
+				for (let i = 0; i < 5; i++) await publish(store, 'a'); // 1..5; 1 and 2 dropped
+				const result = await store.read({
+					session: 's1',
+					cursors: [{ topic: 'a', after: 1, last: 1 }],
+					limit: 100,
+				});
+				expect(result.expired).toEqual(['a']);
+				expect(seqs(result)).toEqual([3, 4, 5]);
 			});
 
 			it('is never reported for a `last` cursor', async () => {

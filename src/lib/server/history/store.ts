@@ -32,9 +32,14 @@ export interface AppendInput {
 
 /** Where to start reading one topic. */
 export type TopicCursor =
-	/** Every retained event after this `seq` (the client had this topic at that position). */
-	| { topic: string; after: number }
-	/** The last `last` retained events (`Infinity` for all): a topic new to the client. */
+	/**
+	 * Every retained event after this `seq` (the client's position), and with `last` the last
+	 * `last` retained events too (`Infinity` for all): a topic new to the client, which must not
+	 * miss what came after its position either. An `after` older than what is retained is
+	 * reported in `expired`.
+	 */
+	| { topic: string; after: number; last?: number }
+	/** The last `last` retained events only (`Infinity` for all). */
 	| { topic: string; last: number };
 
 export interface ReadQuery {
@@ -62,8 +67,15 @@ export interface ReadResult {
 export interface SubscriptionRecord {
 	/** Unique per connection. */
 	connection: string;
+	/** The id the client named itself with (`SSEClient` does), when it did. */
+	client?: string;
 	topics: readonly string[];
-	/** The lowest position the client can hold while on this connection. */
+	/**
+	 * Topics new to the client on this connection, given their history: at or below `from` the
+	 * client may hold only part of it. (Records written before this field have none.)
+	 */
+	added?: readonly string[];
+	/** The position the connection started from (the one it stated in its first bytes). */
 	from: number;
 	/** The highest position it can reach: the head when it ended; `null` while it is open. */
 	to: number | null;

@@ -14,7 +14,8 @@ import { SharedFeed } from './feed.js';
 import { randomId } from './random-id.js';
 import { SubscriberRegistry } from './registry.js';
 import { ReplayWriter } from './replay-writer.js';
-import { parseTopics, resumePosition } from './request.js';
+import { clientOf, parseTopics, resumePosition } from './request.js';
+import { sessionHandle } from './session-handle.js';
 import { type Registration, Subscriber } from './subscriber.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
@@ -66,7 +67,9 @@ export function createSSEHub<Topics extends TopicMap>(
 			registry.release(subscriber.session);
 			const record = {
 				connection: registration.connection,
+				client: registration.client,
 				topics: subscriber.topics,
+				added: registration.added,
 				from: registration.from,
 				to: Math.max(subscriber.lastSeq, registration.position),
 			};
@@ -111,6 +114,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		if (closed)
 			throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 		const requested = parseTopics(event.url, declared, maxTopics);
+		const client = clientOf(event.url);
 		const session = await resolveSession(options, event);
 		const topics = await authorizeTopics(options, event, session, requested);
 
@@ -128,6 +132,7 @@ export function createSSEHub<Topics extends TopicMap>(
 			const plan = await planReplay({
 				store,
 				session,
+				client,
 				topics,
 				lastEventId: resumePosition(event.request, event.url),
 				newTopicHistory: options.newTopicHistory,
@@ -135,21 +140,22 @@ export function createSSEHub<Topics extends TopicMap>(
 			if (closed) {
 				throw new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 			}
-			const connectionId = randomId();
-			// What the stream's positions count in, so that a resync can tell a restarted store.
-			const epoch = store.subscribe ? await store.epoch() : undefined;
-			await store.setSubscription(session, {
-				connection: connectionId,
-				topics,
-				from: plan.from,
-				to: null,
-			});
 			const registration = {
-				connection: connectionId,
-				epoch,
-				from: plan.from,
+				connection: randomId(),
+				client,
+				epoch: plan.epoch,
+				added: plan.added,
+				from: plan.position,
 				position: plan.position,
 			};
+			await store.setSubscription(session, {
+				connection: registration.connection,
+				client,
+				topics,
+				added: plan.added,
+				from: plan.position,
+				to: null,
+			});
 			return open(session, topics, plan, event.request.signal, registration);
 		} catch (cause) {
 			registry.release(session);
@@ -181,6 +187,8 @@ export function createSSEHub<Topics extends TopicMap>(
 				}
 			};
 		},
+
+		handle: sessionHandle(options),
 
 		async publish(topic, data, publishOptions = {}) {
 			if (closed) throw new SSEHubError('hub_closed', 503, 'This event hub is closed.');

@@ -1,7 +1,7 @@
 // Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
 import type { HistoryStore, StoredEvent, TopicCursor } from '../history/store.js';
 import { type ReplayPlan, replayMissedMessages } from '../replay.js';
-import { encodeControl } from '../wire.js';
+import { encodeControl, encodePosition, formatEventId } from '../wire.js';
 import { encodeStored } from './frames.js';
 import type { Subscriber } from './subscriber.js';
 
@@ -62,15 +62,21 @@ export class ReplayWriter {
 		return connection.closed ? null : sent;
 	}
 
-	/** A new stream: gap notice, replay, `sse:ready`, then live. */
+	/** A new stream: its position, gap notice, replay, its position again with `sse:ready`, live. */
 	async stream(subscriber: Subscriber, plan: ReplayPlan): Promise<void> {
-		if (plan.gap) subscriber.connection.write(encodeControl('sse:gap', plan.gap));
+		const { connection } = subscriber;
+		const start = formatEventId(plan.epoch, plan.position);
+		connection.write(encodePosition(start));
+		if (plan.gap) connection.write(encodeControl('sse:gap', plan.gap));
 		const replayed = await this.writeHistory(subscriber, plan.cursors);
 		if (replayed === null) return;
-		subscriber.connection.write(encodeControl('sse:ready', { replayed }));
 		// The client has everything up to its position: a catch-up (or a late live event) must not
 		// send it again when the replay had nothing newer.
 		subscriber.lastSeq = Math.max(subscriber.lastSeq, plan.position);
+		const lastEventId = formatEventId(plan.epoch, subscriber.lastSeq);
+		// A new topic's history can end below the position: the browser's id must not stay there.
+		const restate = replayed > 0 ? encodePosition(lastEventId) : '';
+		connection.write(`${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`);
 		subscriber.goLive();
 	}
 }

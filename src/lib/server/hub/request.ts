@@ -38,6 +38,25 @@ export function parseTopics(url: URL, declared: ReadonlySet<string>, maxTopics: 
 	return requested;
 }
 
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * The id a client names itself with (`?client=`, which `SSEClient` adds and the browser's own
+ * reconnects keep), so the hub can tell its records from those of other tabs of its session.
+ */
+export function clientOf(url: URL): string | undefined {
+	const client = url.searchParams.get('client');
+	if (client === null) return undefined;
+	if (!CLIENT_ID.test(client)) {
+		throw new SSEHubError(
+			'invalid_client',
+			400,
+			'The client parameter must be 8 to 64 letters, digits, "_" or "-" (SSEClient makes one).',
+		);
+	}
+	return client;
+}
+
 /**
  * The client's resume position: the `Last-Event-ID` header (sent by the browser on its own
  * reconnects) wins over the `lastEventId` query parameter (sent by a client that opens a new
@@ -48,27 +67,41 @@ export function resumePosition(request: Request, url: URL): string | null {
 }
 
 export interface SessionCookieOptions {
-	/** @default 'sse_session' */
+	/**
+	 * The cookie's name. On https it gets the `__Host-` prefix (`__Host-sse_session`), which a
+	 * browser accepts only from this host, Secure, with `Path=/` and no `Domain`: a sibling
+	 * subdomain cannot plant one. Plain http keeps the bare name (browsers refuse `__Host-` there).
+	 * @default 'sse_session'
+	 */
 	name?: string;
 	/** @default 2592000 (30 days) */
 	maxAgeSeconds?: number;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,128}$/;
+const HOST_PREFIX = '__Host-';
+
+/** The session cookie's name for this request: `__Host-` prefixed on https. */
+export function sessionCookieName(url: URL, name = 'sse_session'): string {
+	return url.protocol === 'https:' && !name.startsWith(HOST_PREFIX) ? HOST_PREFIX + name : name;
+}
 
 /**
  * The default session: a random id in an httpOnly, SameSite=Lax cookie, created on the first
- * connection. An id that is not one we could have made is replaced, not trusted.
+ * request that asks. An id that is not one we could have made is replaced, not trusted; on https
+ * only the `__Host-` cookie is read, so a bare one planted from a subdomain is ignored.
  */
 export function cookieSession(
 	cookies: Cookies,
 	url: URL,
-	{ name = 'sse_session', maxAgeSeconds = 30 * 24 * 3600 }: SessionCookieOptions = {},
+	{ name, maxAgeSeconds = 30 * 24 * 3600 }: SessionCookieOptions = {},
 ): string {
-	const existing = cookies.get(name);
+	const cookieName = sessionCookieName(url, name);
+	const existing = cookies.get(cookieName);
 	if (existing && SESSION_ID.test(existing)) return existing;
 	const id = randomId();
-	cookies.set(name, id, {
+	// `__Host-` demands exactly this on https: Secure, Path=/, no Domain.
+	cookies.set(cookieName, id, {
 		path: '/',
 		httpOnly: true,
 		sameSite: 'lax',

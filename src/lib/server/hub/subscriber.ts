@@ -10,13 +10,17 @@ import { joinFrames } from './frames.js';
 const MAX_PENDING = 10_000;
 
 /**
- * What an open stream registered in the store: the epoch its positions count in (known for a
- * shared store, the only kind that resyncs) and the range of its subscription record.
+ * What an open stream registered in the store: the epoch its positions count in (so that a resync
+ * can tell a restarted store) and what its cursor record says.
  */
 export interface Registration {
 	connection: string;
-	epoch: string | undefined;
+	client: string | undefined;
+	epoch: string;
+	/** Topics given their history on this stream. */
+	added: readonly string[];
 	from: number;
+	/** The position the stream stated at its start. */
 	position: number;
 }
 

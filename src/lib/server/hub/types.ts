@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { RequestEvent, RequestHandler } from '@sveltejs/kit';
+import type { Handle, RequestEvent, RequestHandler } from '@sveltejs/kit';
 import type { HistoryStore } from '../history/store.js';
 import type { TopicMap } from '../produce-sse.js';
 import type { NewTopicHistory } from '../replay.js';
@@ -35,7 +35,7 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 	 * with 401. By default a random id in an httpOnly cookie (see `cookie`).
 	 */
 	session?: (event: RequestEvent) => string | null | undefined | Promise<string | null | undefined>;
-	/** Name and lifetime of the default session cookie. */
+	/** Name and lifetime of the default session cookie (`__Host-` prefixed on https). */
 	cookie?: SessionCookieOptions;
 	/** May this session stream these topics? `false` is 403; `{ allowedTopics }` narrows them. */
 	authorize?: (input: {
@@ -76,6 +76,13 @@ export interface HubStats {
 export interface SSEHub<Topics extends TopicMap> {
 	/** The SvelteKit `GET` handler: `export const GET = hub.handler();` */
 	handler(): RequestHandler;
+	/**
+	 * A SvelteKit `Handle` for `src/hooks.server.ts` (`export const handle = hub.handle`, or in
+	 * `sequence(...)`): a visitor without the session cookie gets it on the page request, before
+	 * any stream opens, so that streams opened at once share one session; the id is put on
+	 * `event.locals.sseSession` for actions and endpoints. With `options.session` it does nothing.
+	 */
+	handle: Handle;
 	/** Validates, stores and delivers one event; resolves to its id. */
 	publish<K extends keyof Topics & string>(
 		topic: K,
