@@ -9,7 +9,8 @@
  * client owed and delivered. `SSE_MODEL_SEED=<n>` replays one sequence (add `-t memory` or
  * `-t redis`); `SSE_MODEL_RUNS=<n>` runs n memory sequences and n/3 Redis ones;
  * `SSE_MODEL_BASE=<n>` fixes the seeds of a whole run (they are random otherwise);
- * `SSE_MODEL_TRACE=1` lists every delivery and status change among the operations.
+ * `SSE_MODEL_TRACE=1` lists every delivery and status change among the operations;
+ * `SSE_MODEL_SPEC_IDS=1` makes the `eventsource` package honour id-only frames (as browsers do).
  */
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
@@ -32,6 +33,7 @@ const RUNS = Number(process.env.SSE_MODEL_RUNS ?? 150);
 const REPLAY = process.env.SSE_MODEL_SEED;
 const BASE = Number(process.env.SSE_MODEL_BASE ?? (Math.random() * 2 ** 32) >>> 0);
 const TRACE = process.env.SSE_MODEL_TRACE === '1';
+const SPEC_IDS = process.env.SSE_MODEL_SPEC_IDS === '1';
 const MAX_TABS = 6;
 
 /** One sequence's own bound, under Vitest's, so that a hang still prints its report. */
@@ -244,6 +246,7 @@ async function runSequence(
 		retention: plan.retention,
 		redis: target && { url: target.url, prefix },
 		trace: TRACE,
+		specIds: SPEC_IDS,
 	});
 	const outcome: Outcome = { jumped: false, restarted: false };
 	let faults: Faults | undefined;

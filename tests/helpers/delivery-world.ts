@@ -4,7 +4,7 @@
  * (one cookie jar each), and SSEClients on the real `eventsource` package, every publish,
  * delivery, gap and topic change recorded in a `DeliveryModel`.
  */
-import { EventSource } from 'eventsource';
+import { EventSource, type EventSourceFetchInit } from 'eventsource';
 import { SSEClient } from '../../src/lib/client/index.js';
 import { redisHistory } from '../../src/lib/server/history/redis.js';
 import {
@@ -36,6 +36,12 @@ export interface WorldOptions {
 	redis?: { url: string; prefix: string };
 	/** Log every delivery among the operations. */
 	trace?: boolean;
+	/**
+	 * Make the `eventsource` package honour id-only frames as the spec (and browsers) do: it
+	 * ignores them, so a stream's position frame never becomes its Last-Event-ID. For telling
+	 * that apart from other causes of a failure.
+	 */
+	specIds?: boolean;
 }
 
 export interface Session {
@@ -177,7 +183,7 @@ export class World {
 		const record = this.model.addClient(name, session.id, topics);
 		const client = new SSEClient<Topics>(`${this.origin}/events`, {
 			EventSource,
-			eventSourceInit: { fetch: session.fetch },
+			eventSourceInit: { fetch: this.options.specIds ? specIds(session.fetch) : session.fetch },
 			topics: [...topics],
 			autoConnect: false,
 			reconnectWait: 20,
@@ -283,6 +289,40 @@ export class World {
 		await this.#store?.close();
 		await this.#server?.close();
 	}
+}
+
+type Fetch = (url: string | URL, init?: EventSourceFetchInit) => Promise<Response>;
+
+/**
+ * Rewrites each id-only frame (`id: x`, then a blank line) into one the `eventsource` package
+ * acts on: the same id on an event no handler listens to, which sets its last event id as an
+ * id-only frame does in a browser.
+ */
+function specIds(fetch: Fetch): Fetch {
+	return async (url, init) => {
+		const response = await fetch(url, init);
+		if (!response.body) return response;
+		const decoder = new TextDecoder();
+		const encoder = new TextEncoder();
+		let pending = '';
+		const rewrite = (frame: string) =>
+			/^id: [^\n]*$/.test(frame) ? `${frame}\nevent: sse:position\ndata:` : frame;
+		const body = response.body.pipeThrough(
+			new TransformStream<Uint8Array, Uint8Array>({
+				transform(chunk, controller) {
+					const frames = (pending + decoder.decode(chunk, { stream: true })).split('\n\n');
+					pending = frames.pop() ?? '';
+					if (frames.length > 0) {
+						controller.enqueue(encoder.encode(`${frames.map(rewrite).join('\n\n')}\n\n`));
+					}
+				},
+				flush(controller) {
+					if (pending) controller.enqueue(encoder.encode(pending));
+				},
+			}),
+		);
+		return new Response(body, { status: response.status, headers: response.headers });
+	};
 }
 
 function ready(tab: Tab): boolean {
