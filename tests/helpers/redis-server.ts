@@ -4,7 +4,10 @@
  * free port that a test can kill and restart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -66,11 +69,19 @@ function accepts(port: number): Promise<boolean> {
 	});
 }
 
-/** A throwaway redis-server with no persistence, accepting connections when this resolves. */
-export async function startRedis(port: number, timeoutMs = 5000): Promise<ChildProcess> {
+/**
+ * A throwaway redis-server, accepting connections when this resolves: no persistence, unless
+ * `args` (appended to the command line, so they win) ask for some, e.g. `['--dir', dir]` for a
+ * `SAVE` that a restart loads.
+ */
+export async function startRedis(
+	port: number,
+	timeoutMs = 5000,
+	args: readonly string[] = [],
+): Promise<ChildProcess> {
 	const child = spawn(
 		REDIS_SERVER,
-		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
 		{ stdio: 'ignore' },
 	);
 	const deadline = Date.now() + timeoutMs;
@@ -91,4 +102,44 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
 	const exited = new Promise((resolve) => child.once('exit', resolve));
 	child.kill('SIGKILL');
 	await exited;
+}
+
+export interface PersistentRedis {
+	url: string;
+	/** `SAVE`: writes the snapshot a restart loads. */
+	save(): Promise<void>;
+	/** Kills the server (no shutdown save) and starts it again on the same port and directory. */
+	restart(): Promise<void>;
+	/** Kills the server and deletes its directory. */
+	stop(): Promise<void>;
+}
+
+/**
+ * A throwaway redis-server that keeps its data in a temporary directory across `restart()`: RDB
+ * snapshots by `save()` only, or whatever `args` configure (`--appendonly yes`, say).
+ */
+export async function persistentRedis(args: readonly string[] = []): Promise<PersistentRedis> {
+	const dir = await mkdtemp(join(tmpdir(), 'sse-redis-'));
+	const port = await freePort();
+	const serverArgs = ['--dir', dir, ...args];
+	let child = await startRedis(port, 5000, serverArgs);
+	const url = `redis://127.0.0.1:${port}`;
+	return {
+		url,
+		async save() {
+			const client = createClient({ url, socket: { reconnectStrategy: false } });
+			client.on('error', () => {});
+			await client.connect();
+			await client.sendCommand(['SAVE']);
+			await client.close();
+		},
+		async restart() {
+			await stopRedis(child);
+			child = await startRedis(port, 5000, serverArgs);
+		},
+		async stop() {
+			await stopRedis(child);
+			await rm(dir, { recursive: true, force: true });
+		},
+	};
 }

@@ -20,6 +20,8 @@ export type SSEErrorCode =
 	| 'history_unavailable'
 	/** Published data failed its topic's schema, or JSON cannot carry it. */
 	| 'invalid_data'
+	/** `publish` was given an `idempotencyKey` that is not a non-empty string of at most 200 characters. */
+	| 'invalid_idempotency_key'
 	/** The hub was closed. */
 	| 'hub_closed';
 

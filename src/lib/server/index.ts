@@ -6,6 +6,7 @@ export { SSEHubError, SSEValidationError } from './errors.js';
 export type { MemoryHistoryOptions } from './history/memory.js';
 export { memoryHistory } from './history/memory.js';
 export type {
+	AppendedEvent,
 	AppendInput,
 	HistoryStats,
 	HistoryStore,

@@ -36,13 +36,21 @@ const open = (connection: string, topics: string[] = ['a']): SubscriptionRecord 
 });
 
 describe('memoryHistory', () => {
-	it('refuses bounds that are not positive', () => {
+	it('refuses bounds it cannot work with, as redisHistory does', () => {
 		for (const key of ['maxLength', 'maxAgeMs', 'sessionTtlMs', 'maxSessions'] as const) {
-			for (const value of [0, -1, Number.NaN]) {
+			for (const value of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
 				expect(() => memoryHistory({ [key]: value }), `${key}=${value}`).toThrow(RangeError);
 			}
-			expect(() => memoryHistory({ [key]: 0 })).toThrow(new RegExp(`${key} must be positive`));
+			expect(() => memoryHistory({ [key]: 0 })).toThrow(new RegExp(`${key} must be a positive`));
 		}
+		// Counts are whole: a ring buffer of 1.5 events would fail later, far from the mistake.
+		expect(() => memoryHistory({ maxLength: 1.5 })).toThrow(/maxLength must be a positive integer/);
+		expect(() => memoryHistory({ maxSessions: 2.5 })).toThrow(
+			/maxSessions must be a positive integer/,
+		);
+		expect(() => memoryHistory({ maxAgeMs: 0 })).toThrow(
+			/maxAgeMs must be a positive number of ms/,
+		);
 	});
 
 	it('starts a new epoch with every instance, one the wire parser accepts', async () => {
@@ -54,6 +62,21 @@ describe('memoryHistory', () => {
 		const b = await two.append({ topic: 'a', data: '1' });
 		expect(a.seq).toBe(b.seq);
 		expect(a.id).not.toBe(b.id);
+	});
+
+	it('remembers at most maxIdempotencyKeys keys, forgetting the oldest first', async () => {
+		expect(() => memoryHistory({ maxIdempotencyKeys: 0 })).toThrow(
+			/maxIdempotencyKeys must be a positive integer/,
+		);
+		const store = memoryHistory({ maxIdempotencyKeys: 2 });
+		const append = (idempotencyKey: string) =>
+			store.append({ topic: 'a', data: '1', idempotencyKey });
+		for (const key of ['k1', 'k2', 'k3']) await append(key); // 1, 2, 3: k1 is forgotten
+		expect(await append('k3')).toMatchObject({ seq: 3, duplicate: true });
+		expect(await append('k2')).toMatchObject({ seq: 2, duplicate: true });
+		const again = await append('k1');
+		expect(again.seq).toBe(4);
+		expect(again.duplicate).toBeUndefined();
 	});
 
 	describe('age bound', () => {
@@ -137,38 +160,6 @@ describe('memoryHistory', () => {
 			await store.setSubscription('s1', { ...open('c1'), to: 1 });
 			clock.time += 10_001;
 			expect(await store.subscriptions('s1')).toBeNull();
-		});
-
-		it('caps sessions at maxSessions, forgetting the longest idle first', async () => {
-			const { store, clock } = clocked({ maxSessions: 3 });
-			for (const id of ['s1', 's2', 's3']) {
-				await store.setSubscription(id, closed('c'));
-				clock.time += 1;
-			}
-			await store.read({ session: 's1', cursors: [], limit: 1 }); // s1 is now the freshest
-			clock.time += 1;
-			await store.setSubscription('s4', closed('c'));
-			expect(await store.subscriptions('s2')).toBeNull();
-			expect((await store.stats()).sessions).toBe(3);
-			await store.append({ topic: 'a', data: '1', session: 's5' }); // next idlest: s3
-			expect(await store.subscriptions('s3')).toBeNull();
-			for (const id of ['s1', 's4', 's5']) expect(await store.subscriptions(id)).not.toBeNull();
-		});
-
-		it('never forgets an open session to make room', async () => {
-			const { store, clock } = clocked({ maxSessions: 2 });
-			await store.setSubscription('live', open('c1')); // the idlest, but open
-			clock.time += 1;
-			await store.setSubscription('s2', closed('c'));
-			clock.time += 1;
-			await store.setSubscription('s3', closed('c'));
-			expect(await store.subscriptions('live')).toEqual([open('c1')]);
-			expect(await store.subscriptions('s2')).toBeNull();
-			// When every session is open there is nothing to evict: the cap yields to them.
-			await store.setSubscription('s3', open('c2'));
-			await store.setSubscription('s4', open('c3'));
-			expect((await store.stats()).sessions).toBe(3);
-			for (const id of ['live', 's3', 's4']) expect(await store.subscriptions(id)).not.toBeNull();
 		});
 
 		it('keeps every open record and the newest 32 ended ones', async () => {

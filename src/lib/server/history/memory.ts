@@ -1,6 +1,9 @@
 import { formatEventId } from '../wire.js';
+import { checkIdempotencyKey, positiveInteger, resolveBounds } from './bounds.js';
+import { newEpoch } from './epoch.js';
 import { RingBuffer } from './ring-buffer.js';
 import {
+	type AppendedEvent,
 	type AppendInput,
 	type HistoryStats,
 	type HistoryStore,
@@ -34,6 +37,12 @@ export interface MemoryHistoryOptions {
 	 * @default 10000
 	 */
 	maxSessions?: number;
+	/**
+	 * Idempotency keys remembered (each for `maxAgeMs`); past it the oldest is forgotten first, and
+	 * a retry with it would be stored again.
+	 * @default 10000
+	 */
+	maxIdempotencyKeys?: number;
 	/** The clock, in ms; injectable for tests. @default Date.now */
 	now?: () => number;
 }
@@ -80,6 +89,16 @@ class EventLog {
 		return dropped;
 	}
 
+	/** The newest `seq` of each topic this log ever held, dropped or retained. */
+	newestByTopic(): Map<string, number> {
+		const newest = new Map(this.#droppedUpTo);
+		for (let i = 0; i < this.events.length; i++) {
+			const event = this.events.at(i) as StoredEvent;
+			newest.set(event.topic, event.seq);
+		}
+		return newest;
+	}
+
 	/** Index of the first event with `seq > after`. */
 	indexAfter(after: number): number {
 		return this.events.firstIndexWhere((event) => event.seq > after);
@@ -91,12 +110,11 @@ interface Session {
 	log: EventLog | undefined;
 	records: SubscriptionRecord[];
 	lastActive: number;
-}
-
-/** Makes an epoch name that will not repeat across restarts: base-36 time plus randomness. */
-function newEpoch(): string {
-	const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
-	return `${Date.now().toString(36)}${random.toString(36)}`;
+	/**
+	 * How far forgotten sessions' own events reached when this one was made: an earlier session
+	 * of the same id may have lost events up to there.
+	 */
+	floor: number;
 }
 
 /**
@@ -105,15 +123,16 @@ function newEpoch(): string {
  * topic, every one bounded by count and age; sessions bounded by idleness and number.
  */
 export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore {
-	const maxLength = options.maxLength ?? 1000;
-	const maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
-	const sessionTtlMs = options.sessionTtlMs ?? 30 * 60_000;
-	const maxSessions = options.maxSessions ?? 10_000;
+	const { maxLength, maxAgeMs, sessionTtlMs, maxSessions } = resolveBounds(
+		'memoryHistory',
+		options,
+	);
 	const now = options.now ?? Date.now;
-	for (const [name, value] of Object.entries({ maxLength, maxAgeMs, sessionTtlMs, maxSessions })) {
-		if (!(value > 0))
-			throw new RangeError(`memoryHistory: ${name} must be positive, got ${value}.`);
-	}
+	const maxKeys = positiveInteger(
+		'memoryHistory',
+		'maxIdempotencyKeys',
+		options.maxIdempotencyKeys ?? 10_000,
+	);
 
 	const epoch = newEpoch();
 	let head = 0;
@@ -121,6 +140,29 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	const topicLogs = new Map<string, EventLog>();
 	// Map order is least recently active first: touching a session moves it to the end.
 	const sessions = new Map<string, Session>();
+	// The newest `seq` of a forgotten session's own events, per topic and of all topics: a session
+	// the store does not know (or knows anew) may have lost its events up to there. Per topic, so
+	// that forgetting sessions never makes a gap on a topic they had no events of.
+	const forgottenUpTo = new Map<string, number>();
+	let forgottenFloor = 0;
+	// Idempotency key → the event first stored under it. Every key lives maxAgeMs, so insertion
+	// order is expiry order: the oldest are dropped from the front.
+	const keys = new Map<string, { event: StoredEvent; time: number }>();
+
+	/** The event first stored under `key`, if it is still remembered. */
+	function storedUnder(key: string): StoredEvent | undefined {
+		const cutoff = now() - maxAgeMs;
+		for (const [oldest, entry] of keys) {
+			if (entry.time >= cutoff) break;
+			keys.delete(oldest);
+		}
+		return keys.get(key)?.event;
+	}
+
+	function remember(key: string, event: StoredEvent): void {
+		if (keys.size >= maxKeys) keys.delete(keys.keys().next().value as string);
+		keys.set(key, { event, time: event.time });
+	}
 
 	const isOpen = (session: Session) => session.records.some((record) => record.to === null);
 
@@ -129,8 +171,21 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	}
 
 	function forget(id: string, session: Session): void {
-		retained -= session.log?.events.length ?? 0;
+		if (session.log) {
+			retained -= session.log.events.length;
+			// Once per session, over what it holds: amortized O(1) per event appended.
+			for (const [topic, seq] of session.log.newestByTopic()) {
+				if (seq > (forgottenUpTo.get(topic) ?? 0)) forgottenUpTo.set(topic, seq);
+				forgottenFloor = Math.max(forgottenFloor, seq);
+			}
+		}
 		sessions.delete(id);
+	}
+
+	/** The newest `seq` of `topic` the session may have lost with an earlier one of its id. */
+	function lostWithSession(session: Session | undefined, topic: string): number {
+		const lost = forgottenUpTo.get(topic) ?? 0;
+		return session ? Math.min(lost, session.floor) : lost;
 	}
 
 	/** Moves a session to the most-recently-active end of the map. */
@@ -175,7 +230,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		} else {
 			if (!create) return undefined;
 			if (sessions.size >= maxSessions) evictForRoom();
-			session = { log: undefined, records: [], lastActive: 0 };
+			session = { log: undefined, records: [], lastActive: 0, floor: forgottenFloor };
 		}
 		session.lastActive = now();
 		sessions.set(id, session);
@@ -234,7 +289,11 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			return head;
 		},
 
-		async append({ topic, data, session: sessionId }: AppendInput) {
+		async append({ topic, data, session: sessionId, idempotencyKey }: AppendInput) {
+			if (idempotencyKey !== undefined) {
+				const first = storedUnder(checkIdempotencyKey('memoryHistory', idempotencyKey));
+				if (first) return { ...first, duplicate: true } satisfies AppendedEvent;
+			}
 			const seq = ++head;
 			const event: StoredEvent = { seq, id: formatEventId(epoch, seq), topic, data, time: now() };
 			let log: EventLog;
@@ -247,6 +306,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 				log = topicLog(topic);
 			}
 			retained += 1 - log.push(event);
+			if (idempotencyKey !== undefined) remember(idempotencyKey, event);
 			return event;
 		},
 
@@ -263,6 +323,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 					const dropped = Math.max(
 						log?.droppedUpTo(cursor.topic) ?? 0,
 						session?.log?.droppedUpTo(cursor.topic) ?? 0,
+						lostWithSession(session, cursor.topic),
 					);
 					if (dropped > cursor.after) expired.push(cursor.topic);
 				}
@@ -343,6 +404,8 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 		async close() {
 			topicLogs.clear();
 			sessions.clear();
+			forgottenUpTo.clear();
+			keys.clear();
 			retained = 0;
 		},
 	};

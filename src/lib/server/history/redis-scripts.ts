@@ -21,6 +21,8 @@ local SESSION_TTL = math.floor(sessionTtl + 60000)
 local GLOBAL_TTL = math.max(STREAM_TTL, SESSION_TTL) + 60000
 local EPOCH, SEQ, FORGOT, DROPS = P .. 'epoch', P .. 'seq', P .. 'forgot', P .. 'drops'
 local TOPICS, SESSIONS = P .. 'topics', P .. 'sessions'
+local SNEWEST, SFORGOT, SFLOOR = P .. 'snewest', P .. 'sforgot', P .. 'sfloor'
+local RUN = P .. 'run'
 
 local function int(n) return string.format('%d', n) end
 local function num(v) return tonumber(v or '0') or 0 end
@@ -31,14 +33,32 @@ local function field(entry, name)
 end
 
 local function refresh_globals()
-  for _, key in ipairs({ EPOCH, SEQ, FORGOT, DROPS, TOPICS, SESSIONS }) do
+  for _, key in ipairs({ EPOCH, SEQ, RUN, FORGOT, DROPS, TOPICS, SESSIONS, SNEWEST, SFORGOT, SFLOOR }) do
     redis.call('PEXPIRE', key, GLOBAL_TTL)
   end
 end
 
-local function forget_session(s)
+local function delete_session(s)
   redis.call('DEL', P .. 's:' .. s, P .. 'sd:' .. s, P .. 'r:' .. s)
   redis.call('ZREM', SESSIONS, s)
+end
+
+-- A session's own events go with it: the newest seq of each of its topics (kept in SNEWEST, which
+-- outlives the session's keys) is folded into SFORGOT, and of all topics into SFLOOR, so that a
+-- position older than them still hears of the loss, whether the session comes back or not.
+local function forget_session(s)
+  local newest = redis.call('HGET', SNEWEST, s)
+  if newest then
+    local floor = num(redis.call('GET', SFLOOR))
+    for t, seq in pairs(cjson.decode(newest)) do
+      if seq > num(redis.call('HGET', SFORGOT, t)) then redis.call('HSET', SFORGOT, t, int(seq)) end
+      floor = math.max(floor, seq)
+    end
+    redis.call('PEXPIRE', SFORGOT, GLOBAL_TTL)
+    redis.call('SET', SFLOOR, int(floor), 'PX', GLOBAL_TTL)
+    redis.call('HDEL', SNEWEST, s)
+  end
+  delete_session(s)
 end
 
 -- Deletes an idle topic stream, folding the newest seq it ever held into FORGOT: a position
@@ -59,17 +79,43 @@ local function forget_topic(t)
   redis.call('ZREM', TOPICS, t)
 end
 
--- The epoch and head, making a new epoch when there is none (first use, flush, expiry). A new
--- lifetime numbers from 1 again, so what the old one registered is deleted, not misread.
+-- This run of Redis (a new one at every restart), or nil where INFO is not to be had.
+local function run_id()
+  local ok, info = pcall(redis.call, 'INFO', 'server')
+  if not ok or type(info) ~= 'string' then return nil end
+  return string.match(info, 'run_id:(%w+)')
+end
+
+-- Starts a lifetime named ARGV[6]. It numbers from 1 again, so what the old one registered is
+-- deleted, not misread; it notes the run of Redis it began in (see went_back).
+local function new_lifetime()
+  for _, t in ipairs(redis.call('ZRANGE', TOPICS, 0, -1)) do redis.call('DEL', P .. 't:' .. t) end
+  for _, s in ipairs(redis.call('ZRANGE', SESSIONS, 0, -1)) do delete_session(s) end
+  redis.call('DEL', TOPICS, SESSIONS, DROPS, FORGOT, SNEWEST, SFORGOT, SFLOOR, RUN)
+  redis.call('SET', EPOCH, ARGV[6], 'PX', GLOBAL_TTL)
+  redis.call('SET', SEQ, 0, 'PX', GLOBAL_TTL)
+  local run = run_id()
+  if run then redis.call('SET', RUN, run, 'PX', GLOBAL_TTL) end
+  return ARGV[6], 0
+end
+
+-- The epoch and head, making a new epoch when there is none (first use, flush, expiry).
 local function meta()
   local epoch, seq = redis.call('GET', EPOCH), redis.call('GET', SEQ)
   if epoch and seq then return epoch, tonumber(seq) end
-  for _, t in ipairs(redis.call('ZRANGE', TOPICS, 0, -1)) do redis.call('DEL', P .. 't:' .. t) end
-  for _, s in ipairs(redis.call('ZRANGE', SESSIONS, 0, -1)) do forget_session(s) end
-  redis.call('DEL', TOPICS, SESSIONS, DROPS, FORGOT)
-  redis.call('SET', EPOCH, ARGV[6], 'PX', GLOBAL_TTL)
-  redis.call('SET', SEQ, 0, 'PX', GLOBAL_TTL)
-  return ARGV[6], 0
+  return new_lifetime()
+end
+
+-- Whether the sequence went back, or may have, so that ids would be handed out again: the head is
+-- below a seq a process has seen in this epoch (known_epoch, known_seq), or Redis restarted since
+-- the epoch began (a snapshot older than the head may have been loaded), unless \`keep\` says its
+-- persistence loses nothing.
+local function went_back(keep, known_epoch, known_seq)
+  local epoch, seq = meta()
+  if epoch == known_epoch and seq < known_seq then return true end
+  if keep then return false end
+  local run = run_id()
+  return run ~= nil and redis.call('GET', RUN) ~= run
 end
 
 local function stale(key, cutoff, limit)
@@ -144,11 +190,69 @@ local function touch_session(s)
   redis.call('ZADD', SESSIONS, now, s)
   for _, k in ipairs({ 's:', 'sd:', 'r:' }) do redis.call('PEXPIRE', P .. k .. s, SESSION_TTL) end
 end
+
+-- Whether the session has a connection open (on a process that may since have died).
+local function is_open(s)
+  for _, v in ipairs(redis.call('HVALS', P .. 'r:' .. s)) do
+    if string.match(v, '^%[%d+,0,') then return true end
+  end
+  return false
+end
+
+-- Makes room for one more session past maxSessions: forgets the longest-idle one that is not open,
+-- as memoryHistory does. Open ones met on the way move to the recent end, so the next scan starts
+-- past them; one whose process missed two heartbeats (it crashed) counts as idle. When the
+-- sixteen idlest are all open, the cap yields to them.
+local function make_room(maxSessions)
+  if redis.call('ZCARD', SESSIONS) < maxSessions then return end
+  local beating = now - 2 * math.max(10, sessionTtl / 3)
+  local front = redis.call('ZRANGE', SESSIONS, 0, 15, 'WITHSCORES')
+  for i = 1, #front, 2 do
+    local s = front[i]
+    if tonumber(front[i + 1]) < beating or not is_open(s) then
+      forget_session(s)
+      return
+    end
+    touch_session(s)
+  end
+end
+
+-- A session made now (first use, or again after it was forgotten) remembers how far forgotten
+-- sessions' events reached: an earlier session of the same id may have lost events up to there.
+local function create_session(s, maxSessions)
+  make_room(maxSessions)
+  local floor = num(redis.call('GET', SFLOOR))
+  if floor > 0 then redis.call('HSET', P .. 'r:' .. s, 'f', int(floor)) end
+end
+
+-- Notes the newest seq of each topic of a session's own events, for forget_session.
+local function note_own(s, topic, seq)
+  local known = redis.call('HGET', SNEWEST, s)
+  local newest = known and cjson.decode(known) or {}
+  newest[topic] = seq
+  redis.call('HSET', SNEWEST, s, cjson.encode(newest))
+end
 `;
 
-/** ARGV 7.. : topic, data, session, scoped ('1' or '0'). Returns { epoch, seq }. */
+/**
+ * ARGV 7.. : topic, data, session, scoped ('1' or '0'), maxSessions, then for went_back: keep the
+ * epoch across restarts ('1' or '0'), the epoch and the highest seq the caller has seen in it;
+ * then the idempotency key ('' for none). Returns { epoch, seq }, or for a key already used
+ * { epoch, 0, the first event as JSON }.
+ */
 const APPEND = `${COMMON}
 local epoch = meta()
+if went_back(ARGV[12] == '1', ARGV[13], tonumber(ARGV[14])) then epoch = new_lifetime() end
+-- A key names one event of this lifetime: one of an older lifetime is never looked at again.
+local ikey = ARGV[15] ~= '' and (P .. 'i:' .. epoch .. ':' .. ARGV[15]) or nil
+if ikey then
+  local first = redis.call('GET', ikey)
+  -- Its TTL is a backstop: the age bound is the caller's clock, as for events.
+  if first and cjson.decode(first).time >= now - maxAge then
+    refresh_globals()
+    return { epoch, 0, first }
+  end
+end
 sweep(8)
 local topic, data = ARGV[7], ARGV[8]
 local session = ARGV[10] == '1' and ARGV[9] or nil
@@ -156,8 +260,9 @@ local seq = redis.call('INCR', SEQ)
 local id = int(seq) .. '-0'
 if session then
   local key, dkey = P .. 's:' .. session, P .. 'sd:' .. session
-  if session_alive(session) then prune_age(key, dkey, nil) end
+  if session_alive(session) then prune_age(key, dkey, nil) else create_session(session, tonumber(ARGV[11])) end
   add(key, dkey, nil, id, { 'd', data, 't', ARGV[2], 'k', topic })
+  note_own(session, topic, seq)
   touch_session(session)
 else
   local key = P .. 't:' .. topic
@@ -174,9 +279,11 @@ else
   redis.call('ZADD', TOPICS, now, topic)
 end
 refresh_globals()
-redis.call('PUBLISH', P .. 'live', '{"seq":' .. int(seq) .. ',"id":' .. cjson.encode(epoch .. '-' .. int(seq))
+local event = '{"seq":' .. int(seq) .. ',"id":' .. cjson.encode(epoch .. '-' .. int(seq))
   .. ',"topic":' .. cjson.encode(topic) .. ',"data":' .. cjson.encode(data)
-  .. (session and (',"session":' .. cjson.encode(session)) or '') .. ',"time":' .. ARGV[2] .. '}')
+  .. (session and (',"session":' .. cjson.encode(session)) or '') .. ',"time":' .. ARGV[2] .. '}'
+if ikey then redis.call('SET', ikey, event, 'PX', maxAge) end
+redis.call('PUBLISH', P .. 'live', event)
 return { epoch, seq }
 `;
 
@@ -189,9 +296,12 @@ local epoch, head = meta()
 local session, limit = ARGV[7], tonumber(ARGV[8])
 local skey, sdkey = P .. 's:' .. session, P .. 'sd:' .. session
 local alive = session_alive(session)
+-- How far an earlier session of this id may have lost events (see create_session).
+local floor = math.huge
 if alive then
   prune_age(skey, sdkey, nil)
   touch_session(session)
+  floor = num(redis.call('HGET', P .. 'r:' .. session, 'f'))
 end
 local forgot = num(redis.call('GET', FORGOT))
 
@@ -232,6 +342,7 @@ for i = 9, #ARGV, 3 do
     local dropped = forgot
     if exists then dropped = num(redis.call('HGET', DROPS, topic)) end
     if alive then dropped = math.max(dropped, num(redis.call('HGET', sdkey, topic))) end
+    dropped = math.max(dropped, math.min(floor, num(redis.call('HGET', SFORGOT, topic))))
     if dropped > start and not seen[topic] then
       seen[topic] = true
       expired[#expired + 1] = topic
@@ -285,11 +396,11 @@ refresh_globals()
 return { epoch, head, expired, flat }
 `;
 
-/** ARGV 7.. : session, connection, ended ('1' or '0'), record JSON. */
+/** ARGV 7.. : session, connection, ended ('1' or '0'), record JSON, maxSessions. */
 const SET_SUBSCRIPTION = `${COMMON}
 meta()
 local session = ARGV[7]
-session_alive(session)
+if not session_alive(session) then create_session(session, tonumber(ARGV[11])) end
 local rkey = P .. 'r:' .. session
 -- Each record is stored as [order, ended, record]; a replaced record moves to the end.
 local order = redis.call('HINCRBY', rkey, 'n', 1)
@@ -334,8 +445,18 @@ refresh_globals()
 return 1
 `;
 
+/** ARGV 7: an epoch whose ids the live feed saw twice; it is ended if it is still the current one. */
+const RETIRE = `${COMMON}
+local epoch, head = meta()
+if epoch == ARGV[7] then epoch, head = new_lifetime() end
+refresh_globals()
+return { epoch, head }
+`;
+
+/** ARGV 7.. : for went_back (see APPEND). Returns { epoch, head }. */
 const META = `${COMMON}
 local epoch, head = meta()
+if went_back(ARGV[7] == '1', ARGV[8], tonumber(ARGV[9])) then epoch, head = new_lifetime() end
 refresh_globals()
 return { epoch, head }
 `;
@@ -373,5 +494,6 @@ export const scripts = {
 	subscriptions: new Script(SUBSCRIPTIONS),
 	heartbeat: new Script(HEARTBEAT),
 	meta: new Script(META),
+	retire: new Script(RETIRE),
 	stats: new Script(STATS),
 };

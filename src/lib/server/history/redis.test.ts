@@ -124,12 +124,21 @@ describe('redisHistory', () => {
 	});
 
 	it('refuses options it cannot work with', () => {
-		for (const key of ['maxLength', 'maxAgeMs', 'sessionTtlMs', 'timeoutMs'] as const) {
+		for (const key of [
+			'maxLength',
+			'maxAgeMs',
+			'sessionTtlMs',
+			'maxSessions',
+			'timeoutMs',
+		] as const) {
 			for (const value of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
 				expect(() => redisHistory({ [key]: value }), `${key}=${value}`).toThrow(RangeError);
 			}
 		}
 		expect(() => redisHistory({ maxLength: 1.5 })).toThrow(/maxLength must be a positive integer/);
+		expect(() => redisHistory({ maxSessions: 2.5 })).toThrow(
+			/maxSessions must be a positive integer/,
+		);
 		expect(() => redisHistory({ maxAgeMs: 0 })).toThrow(/maxAgeMs must be a positive number/);
 		expect(() => redisHistory({ prefix: '' })).toThrow(/prefix must be a non-empty string/);
 		expect(() => redisHistory({ client: admin, url: REDIS_URL })).toThrow(
@@ -317,6 +326,44 @@ describe('redisHistory', () => {
 		await new Promise((resolve) => setTimeout(resolve, 1400));
 		expect(await b.subscriptions('open')).toBeNull();
 		expect(await b.stats()).toMatchObject({ sessions: 0, events: 0 });
+	});
+
+	it('bounds a flood of new sessions by maxSessions, keys included', async () => {
+		const [a, b] = twoProcesses({ maxSessions: 25 });
+		const prefix = prefixes[0] as string;
+		// What the hub does for each cookie-less connect: an open record, then the ended one.
+		for (let i = 0; i < 200; i++) {
+			const store = i % 2 ? a : b;
+			const record = { connection: `c${i}`, topics: ['a'], from: 0, to: null };
+			await store.setSubscription(`flood${i}`, record);
+			if (i % 10 === 0) await store.append({ topic: 'a', data: String(i), session: `flood${i}` });
+			await store.setSubscription(`flood${i}`, { ...record, to: 0 });
+		}
+		expect((await a.stats()).sessions).toBe(25);
+		expect(await admin.zCard(`${prefix}sessions`)).toBe(25);
+		const sessionKeys = (await keysOf(prefix)).filter((key) => /:(r|s|sd):flood/.test(key));
+		expect(sessionKeys.length).toBeLessThanOrEqual(25 * 3);
+		// The newest are the ones kept.
+		expect(await a.subscriptions('flood199')).not.toBeNull();
+		expect(await a.subscriptions('flood100')).toBeNull();
+	});
+
+	it('counts an open session whose process stopped beating as idle when making room', async () => {
+		let time = 1_000_000;
+		// Heartbeats every 10 s of real time: none comes during this test.
+		const [a] = twoProcesses({ maxSessions: 2, sessionTtlMs: 30_000, now: () => time });
+		const open = { connection: 'c', topics: ['a'], from: 0, to: null };
+		await a.setSubscription('crashed', open);
+		time += 1;
+		await a.setSubscription('alive', open);
+		time += 1;
+		await a.setSubscription('s3', { ...open, to: 0 }); // both open and beating: the cap yields
+		expect((await a.stats()).sessions).toBe(3);
+		time += 25_000; // more than two heartbeats missed by both
+		await a.setSubscription('alive', open); // this one's process is still there
+		await a.setSubscription('s4', { ...open, to: 0 });
+		expect(await a.subscriptions('crashed')).toBeNull();
+		expect(await a.subscriptions('alive')).not.toBeNull();
 	});
 
 	it('leaves no key without a TTL after a busy run', async () => {

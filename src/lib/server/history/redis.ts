@@ -5,11 +5,16 @@
  *
  * Key layout under `prefix` (default `sse:`):
  * - `epoch`, `seq`: the store's lifetime name and its counter; created together, gone together.
+ *   `run`: the Redis `run_id` the epoch began in (a restart may have loaded an older snapshot).
  * - `t:<topic>`: stream of a topic's broadcast events; `s:<session>`: stream of a session's own
  *   events. Entry ids are `<seq>-0`, so ids increase with `seq` whichever process wrote them.
  * - `drops` (topic → newest `seq` a topic stream dropped), `sd:<session>` (the same per topic of
  *   one session stream), `forgot` (newest `seq` of the topic streams forgotten altogether).
+ * - `snewest` (session → newest `seq` of each topic of its own events), folded into `sforgot`
+ *   (topic → the same over forgotten sessions) and `sfloor` (over all topics) when a session is
+ *   forgotten; `r:<session>` notes `sfloor` when the session is made.
  * - `r:<session>`: hash of subscription records by connection id.
+ * - `i:<epoch>:<key>`: the event first appended with an idempotency key, for `maxAgeMs`.
  * - `topics`, `sessions`: sorted sets of the live topic streams and sessions by last activity,
  *   so idle ones are found and forgotten without scanning the keyspace.
  * - `live`: the pub/sub channel every append is published on.
@@ -18,8 +23,11 @@
  * policy: an evicted `epoch` or stream would silently lose history.
  */
 import { createClient, ErrorReply } from 'redis';
+import { checkIdempotencyKey, positiveMs, resolveBounds } from './bounds.js';
+import { newEpoch } from './epoch.js';
 import { type Script, scripts } from './redis-scripts.js';
 import type {
+	AppendedEvent,
 	AppendInput,
 	HistoryStats,
 	HistoryStore,
@@ -88,11 +96,27 @@ export interface RedisHistoryOptions {
 	 */
 	sessionTtlMs?: number;
 	/**
+	 * At most this many sessions are kept; past it the longest-idle one that has no connection open
+	 * is forgotten (one lookup in the sessions index, not a scan), so a flood of cookie-less
+	 * connects cannot fill Redis. Its own events are then gone, and a client that resumes it is
+	 * told (`sse:gap` `expired`).
+	 * @default 10000
+	 */
+	maxSessions?: number;
+	/**
 	 * How long a call waits for Redis (to connect or to answer) before it rejects, so a hub answers
 	 * 503 promptly instead of hanging.
 	 * @default 1000
 	 */
 	timeoutMs?: number;
+	/**
+	 * Keep the epoch (and so every client's position) when Redis restarts. Only for a Redis that
+	 * loses no acknowledged write across a restart: AOF with `appendfsync always` on one node, no
+	 * failover to a replica. By default every restart of Redis starts a new epoch (clients get
+	 * `sse:gap` `epoch`), since one restored from a snapshot would hand out ids again.
+	 * @default false
+	 */
+	keepEpochOnRestart?: boolean;
 	/**
 	 * The clock for event times and the age and idle bounds, in ms; injectable for tests. Every
 	 * process sharing a prefix must have (roughly) the same clock.
@@ -118,12 +142,6 @@ export class RedisHistoryError extends Error {
 		super(message, options);
 		this.code = code;
 	}
-}
-
-/** A name for a new lifetime: base-36 time plus randomness, as the wire grammar allows. */
-function newEpoch(): string {
-	const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
-	return `${Date.now().toString(36)}${random.toString(36)}`;
 }
 
 /** The URL without credentials, for error messages. */
@@ -160,18 +178,11 @@ function countArg(count: number): number {
  * ```
  */
 export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
-	const maxLength = options.maxLength ?? 1000;
-	const maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
-	const sessionTtlMs = options.sessionTtlMs ?? 30 * 60_000;
-	const timeoutMs = options.timeoutMs ?? 1000;
+	const { maxLength, maxAgeMs, sessionTtlMs, maxSessions } = resolveBounds('redisHistory', options);
+	const timeoutMs = positiveMs('redisHistory', 'timeoutMs', options.timeoutMs ?? 1000);
 	const prefix = options.prefix ?? 'sse:';
 	const now = options.now ?? Date.now;
-	for (const [name, value] of Object.entries({ maxAgeMs, sessionTtlMs, timeoutMs })) {
-		if (!(value > 0 && Number.isFinite(value)))
-			throw new RangeError(`redisHistory: ${name} must be a positive number of ms, got ${value}.`);
-	}
-	if (!(Number.isSafeInteger(maxLength) && maxLength > 0))
-		throw new RangeError(`redisHistory: maxLength must be a positive integer, got ${maxLength}.`);
+	const keepEpoch = options.keepEpochOnRestart === true;
 	if (typeof prefix !== 'string' || prefix === '')
 		throw new RangeError('redisHistory: prefix must be a non-empty string, such as "sse:".');
 	if (options.client && options.url !== undefined)
@@ -292,6 +303,23 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		}
 	}
 
+	// The highest seq this process has seen, in the epoch it saw last: a head below it in that epoch
+	// means Redis went back in time (a snapshot loaded), and the next append starts a new epoch.
+	const seen = { epoch: '', seq: 0 };
+	function saw(epoch: string, seq: number): void {
+		if (epoch !== seen.epoch) Object.assign(seen, { epoch, seq });
+		else if (seq > seen.seq) seen.seq = seq;
+	}
+	/** What the scripts that can start a new epoch need to tell whether Redis went back. */
+	const wentBackArgs = () => [keepEpoch ? '1' : '0', seen.epoch, String(seen.seq)];
+
+	/** The epoch and head, after a new epoch if Redis went back in time. */
+	async function meta(): Promise<[string, number]> {
+		const [epoch, head] = (await run(scripts.meta, wentBackArgs())) as [unknown, unknown];
+		saw(text(epoch), Number(head));
+		return [text(epoch), Number(head)];
+	}
+
 	// Sessions with a connection open on this process stay alive while it runs (memoryHistory
 	// keeps open sessions forever; here a crashed process's open records age out instead).
 	const openHere = new Map<string, Set<string>>();
@@ -333,6 +361,43 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		if (!closed) for (const handlers of listeners) handlers.onResync();
 	}
 
+	// Where the live feed is: pub/sub brings appends in seq order, so an id of the same epoch at or
+	// below the last one means ids are being handed out again.
+	let feed: { epoch: string; seq: number } | undefined;
+	let retired: string | undefined;
+
+	/**
+	 * The feed saw the same ids twice: Redis went back in time with the epoch kept (restored from a
+	 * snapshot with `keepEpochOnRestart`, say). Ends that epoch, then the streams catch up into the
+	 * new one (`sse:gap` `epoch`); events still numbered in the old one are dropped meanwhile.
+	 */
+	function retire(epoch: string): void {
+		if (retired === epoch) return;
+		retired = epoch;
+		run(scripts.retire, [epoch]).then(
+			() => announceResync(),
+			() => {
+				retired = undefined; // Redis went away: its return brings a resync of its own
+			},
+		);
+	}
+
+	function onFeedEvent(event: StoredEvent): void {
+		const epoch = event.id.slice(0, event.id.lastIndexOf('-'));
+		if (epoch === retired) return;
+		const last = feed;
+		if (last && epoch === last.epoch && event.seq <= last.seq) {
+			retire(epoch);
+			return;
+		}
+		feed = { epoch, seq: event.seq };
+		if (epoch === seen.epoch) saw(epoch, event.seq);
+		// Another lifetime began (flushed keys, a restart, a retired epoch): streams counting in the
+		// old one must learn of it, however the feed itself fared. They hold this event meanwhile.
+		if (last && epoch !== last.epoch) announceResync();
+		for (const handlers of listeners) handlers.onEvent(event);
+	}
+
 	async function openSubscriber(): Promise<RedisSubscriber> {
 		await ready();
 		const sub = client.duplicate();
@@ -353,7 +418,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 			} catch {
 				return; // not ours: someone else published on the channel
 			}
-			for (const handlers of listeners) handlers.onEvent(event);
+			onFeedEvent(event);
 		};
 		let timer: ReturnType<typeof setTimeout> | undefined;
 		try {
@@ -361,6 +426,9 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				(async () => {
 					await sub.connect();
 					await sub.subscribe(`${prefix}live`, onMessage);
+					// The epoch listened in, so that the first event of another one is noticed.
+					const [epoch] = await meta();
+					feed ??= { epoch, seq: 0 };
 				})(),
 				new Promise<never>((_, reject) => {
 					timer = setTimeout(
@@ -382,6 +450,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 	async function closeSubscriber(): Promise<void> {
 		const pending = subscriber;
 		subscriber = undefined;
+		feed = undefined;
 		const sub = await pending?.catch(() => undefined);
 		if (!sub) return;
 		if (!sub.isReady) {
@@ -400,23 +469,35 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 
 	return {
 		async epoch() {
-			const [epoch] = (await run(scripts.meta, [])) as [unknown, unknown];
-			return text(epoch);
+			return (await meta())[0];
 		},
 
 		async head() {
-			const [, head] = (await run(scripts.meta, [])) as [unknown, unknown];
-			return Number(head);
+			return (await meta())[1];
 		},
 
-		async append({ topic, data, session }: AppendInput): Promise<StoredEvent> {
+		async append({ topic, data, session, idempotencyKey }: AppendInput): Promise<AppendedEvent> {
+			const key =
+				idempotencyKey === undefined ? '' : checkIdempotencyKey('redisHistory', idempotencyKey);
 			const time = now();
 			const scoped = session !== undefined;
-			const [epoch, seq] = (await run(
+			const [epoch, seq, first] = (await run(
 				scripts.append,
-				[topic, data, session ?? '', scoped ? '1' : '0'],
+				[
+					topic,
+					data,
+					session ?? '',
+					scoped ? '1' : '0',
+					String(maxSessions),
+					...wentBackArgs(),
+					key,
+				],
 				time,
-			)) as [unknown, unknown];
+			)) as [unknown, unknown, unknown?];
+			if (first !== undefined) {
+				return { ...(JSON.parse(text(first)) as StoredEvent), duplicate: true };
+			}
+			saw(text(epoch), Number(seq));
 			const event: StoredEvent = {
 				seq: Number(seq),
 				id: `${text(epoch)}-${Number(seq)}`,
@@ -438,12 +519,13 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				if (cursor.last === Number.POSITIVE_INFINITY) args.push(cursor.topic, 'last', 'all');
 				else args.push(cursor.topic, 'last', String(countArg(cursor.last)));
 			}
-			const [epoch, , expired, flat] = (await run(scripts.read, args)) as [
+			const [epoch, head, expired, flat] = (await run(scripts.read, args)) as [
 				unknown,
 				unknown,
 				unknown[],
 				unknown[],
 			];
+			saw(text(epoch), Number(head));
 			const events: StoredEvent[] = [];
 			for (let i = 0; i + 4 < flat.length; i += 5) {
 				const seq = Number(flat[i]);
@@ -474,6 +556,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				record.connection,
 				record.to === null ? '0' : '1',
 				json,
+				String(maxSessions),
 			]);
 			trackOpen(session, record);
 		},
@@ -489,6 +572,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 
 		async stats(): Promise<HistoryStats> {
 			const [epoch, head, sessions, events] = (await run(scripts.stats, [])) as unknown[];
+			saw(text(epoch), Number(head));
 			return {
 				epoch: text(epoch),
 				head: Number(head),

@@ -18,6 +18,10 @@ export interface StoreFactoryOptions {
 	maxLength: number;
 	/** Events older than this are dropped. */
 	maxAgeMs: number;
+	/** A session idle for longer than this is forgotten; left to the store's default when unset. */
+	sessionTtlMs?: number;
+	/** At most this many sessions are kept; left to the store's default when unset. */
+	maxSessions?: number;
 	/** A clock to use instead of the real one; only passed when the store declares `injectableClock`. */
 	now?: () => number;
 }
@@ -501,6 +505,236 @@ export function describeHistoryStore(
 					expect((await read('s2', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
 					expect((await read('s1', [{ topic: 'a', after: 3 }])).expired).toEqual([]);
 					expect((await read('s1', [{ topic: 'a', after: 5 }])).expired).toEqual([]);
+				},
+			);
+		});
+
+		describe.skipIf(!features.injectableClock)('forgotten sessions', () => {
+			/** A store on a clock the test moves, whose sessions are forgotten after 10 s idle. */
+			async function clocked(options: Partial<StoreFactoryOptions> = {}) {
+				const clock = { time: 1_000_000 };
+				const store = await open({ sessionTtlMs: 10_000, now: () => clock.time, ...options });
+				const read = (session: string, cursors: TopicCursor[]) =>
+					store.read({ session, cursors, limit: 100 });
+				return { store, clock, read };
+			}
+			const record = (connection: string, from: number): SubscriptionRecord => ({
+				connection,
+				topics: ['a', 'b'],
+				from,
+				to: null,
+			});
+
+			it('names the topics of its own events that went with it, for a position older than them', async () => {
+				const { store, clock, read } = await clocked();
+				await publish(store, 'a', 's1'); // 1
+				await publish(store, 'a', 's1'); // 2
+				await publish(store, 'b'); // 3
+				await store.setSubscription('s1', { ...record('c1', 0), to: 3 });
+				clock.time += 20_000; // s1 is idle past its TTL
+				await publish(store, 'b'); // 4
+				expect(await store.subscriptions('s1')).toBeNull();
+				expect(await read('s1', [{ topic: 'a', after: 0 }])).toEqual({
+					events: [],
+					expired: ['a'],
+				});
+				expect((await read('s1', [{ topic: 'a', after: 1 }])).expired).toEqual(['a']);
+				// Nothing after 2 was s1's own: a client at 2 lost nothing.
+				expect((await read('s1', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
+				// Broadcast topics are kept apart from sessions: b lost nothing.
+				const b = await read('s1', [{ topic: 'b', after: 0 }]);
+				expect({ seqs: seqs(b), expired: b.expired }).toEqual({ seqs: [3, 4], expired: [] });
+			});
+
+			it('still names them once the session is made again, by another tab or a publish', async () => {
+				for (const remake of ['tab', 'publish'] as const) {
+					const { store, clock, read } = await clocked();
+					await publish(store, 'a', 's1'); // 1
+					await publish(store, 'b', 's1'); // 2
+					clock.time += 20_000;
+					if (remake === 'tab') await store.setSubscription('s1', record('c2', 2));
+					const fresh = await publish(store, 'a', 's1'); // 3
+					expect(await read('s1', [{ topic: 'a', after: 0 }]), remake).toEqual({
+						events: [fresh],
+						expired: ['a'],
+					});
+					expect((await read('s1', [{ topic: 'b', after: 1 }])).expired, remake).toEqual(['b']);
+					expect(await read('s1', [{ topic: 'a', after: 2 }]), remake).toEqual({
+						events: [fresh],
+						expired: [],
+					});
+				}
+			});
+
+			it('gives no gap to a session made after the loss, at its own positions', async () => {
+				const { store, clock, read } = await clocked();
+				await publish(store, 'a', 's1'); // 1
+				await publish(store, 'a', 's1'); // 2
+				clock.time += 20_000;
+				await publish(store, 'a'); // 3
+				await store.setSubscription('s2', record('c1', 3)); // a new client, at head 3
+				await publish(store, 'a', 's2'); // 4
+				const own = await read('s2', [{ topic: 'a', after: 3 }]);
+				expect({ seqs: seqs(own), expired: own.expired }).toEqual({ seqs: [4], expired: [] });
+				expect((await read('s2', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
+				// A session the store does not know may be a forgotten one: it is told, to be safe.
+				expect((await read('nobody', [{ topic: 'a', after: 1 }])).expired).toEqual(['a']);
+				expect((await read('nobody', [{ topic: 'a', after: 2 }])).expired).toEqual([]);
+			});
+		});
+
+		describe.skipIf(!features.injectableClock)('session cap', () => {
+			async function clocked(maxSessions: number) {
+				const clock = { time: 1_000_000 };
+				const store = await open({ maxSessions, now: () => clock.time });
+				return { store, clock };
+			}
+			const closed = (connection: string): SubscriptionRecord => ({
+				connection,
+				topics: ['a'],
+				from: 0,
+				to: 0,
+			});
+			const opened = (connection: string): SubscriptionRecord => ({
+				...closed(connection),
+				to: null,
+			});
+
+			it('keeps at most maxSessions, forgetting the longest idle first', async () => {
+				const { store, clock } = await clocked(3);
+				for (const id of ['s1', 's2', 's3']) {
+					await store.setSubscription(id, closed('c'));
+					clock.time += 1;
+				}
+				await store.read({ session: 's1', cursors: [], limit: 1 }); // s1 is now the freshest
+				clock.time += 1;
+				await store.setSubscription('s4', closed('c'));
+				expect(await store.subscriptions('s2')).toBeNull();
+				expect((await store.stats()).sessions).toBe(3);
+				clock.time += 1;
+				await store.append({ topic: 'a', data: '1', session: 's5' }); // next idlest: s3
+				expect(await store.subscriptions('s3')).toBeNull();
+				for (const id of ['s1', 's4', 's5']) expect(await store.subscriptions(id)).not.toBeNull();
+				expect((await store.stats()).sessions).toBe(3);
+			});
+
+			it('never forgets an open session to make room', async () => {
+				const { store, clock } = await clocked(2);
+				await store.setSubscription('live', opened('c1')); // the idlest, but open
+				clock.time += 1;
+				await store.setSubscription('s2', closed('c'));
+				clock.time += 1;
+				await store.setSubscription('s3', closed('c'));
+				expect(await store.subscriptions('live')).toEqual([opened('c1')]);
+				expect(await store.subscriptions('s2')).toBeNull();
+				// When every session is open there is nothing to evict: the cap yields to them.
+				clock.time += 1;
+				await store.setSubscription('s3', opened('c2'));
+				await store.setSubscription('s4', opened('c3'));
+				expect((await store.stats()).sessions).toBe(3);
+				for (const id of ['live', 's3', 's4']) expect(await store.subscriptions(id)).not.toBeNull();
+			});
+
+			it('tells a session forgotten to make room what it lost', async () => {
+				const { store, clock } = await clocked(2);
+				await publish(store, 'a', 's1'); // 1
+				clock.time += 1;
+				await store.setSubscription('s2', closed('c'));
+				clock.time += 1;
+				await store.setSubscription('s3', closed('c')); // s1 goes
+				expect(await store.subscriptions('s1')).toBeNull();
+				const read = (after: number) =>
+					store.read({ session: 's1', cursors: [{ topic: 'a', after }], limit: 10 });
+				expect(await read(0)).toEqual({ events: [], expired: ['a'] });
+				expect(await read(1)).toEqual({ events: [], expired: [] });
+			});
+		});
+
+		describe('idempotency keys', () => {
+			const all = (topic: string): TopicCursor => ({ topic, last: Number.POSITIVE_INFINITY });
+
+			it('stores an event once per key, and answers a repeat with the first event', async () => {
+				const store = await open();
+				const first = await store.append({ topic: 'a', data: '{"n":1}', idempotencyKey: 'hook-1' });
+				expect(first.duplicate).toBeUndefined();
+				const again = await store.append({ topic: 'a', data: '{"n":1}', idempotencyKey: 'hook-1' });
+				expect(again).toEqual({ ...first, duplicate: true });
+				// The key names the event, whatever comes with it the second time.
+				const other = await store.append({
+					topic: 'b',
+					data: '{"n":2}',
+					session: 's1',
+					idempotencyKey: 'hook-1',
+				});
+				expect(other).toEqual({ ...first, duplicate: true });
+				expect(await store.head()).toBe(1);
+				const next = await store.append({ topic: 'a', data: '{"n":1}', idempotencyKey: 'hook-2' });
+				expect(next.seq).toBe(2);
+				const plain = [
+					await store.append({ topic: 'a', data: '{"n":1}' }),
+					await store.append({ topic: 'a', data: '{"n":1}' }),
+				];
+				expect(seqs(plain)).toEqual([3, 4]);
+				const { events } = await store.read({
+					session: 's1',
+					cursors: [all('a'), all('b')],
+					limit: 10,
+				});
+				expect(events).toEqual([first, next, ...plain]);
+			});
+
+			it('answers with the first event of a session, session included', async () => {
+				const store = await open();
+				const first = await store.append({
+					topic: 'a',
+					data: '"x"',
+					session: 's1',
+					idempotencyKey: 'k',
+				});
+				expect(await store.append({ topic: 'a', data: '"x"', idempotencyKey: 'k' })).toEqual({
+					...first,
+					duplicate: true,
+				});
+			});
+
+			it('stores one event when the same key comes many times at once', async () => {
+				const store = await open();
+				const results = await Promise.all(
+					Array.from({ length: 12 }, (_, i) =>
+						store.append({ topic: 'a', data: String(i), idempotencyKey: 'race' }),
+					),
+				);
+				expect(new Set(results.map((event) => event.id)).size).toBe(1);
+				expect(results.filter((event) => !event.duplicate)).toHaveLength(1);
+				expect(await store.head()).toBe(1);
+			});
+
+			it('refuses a key that is empty, too long or not a string', async () => {
+				const store = await open();
+				for (const idempotencyKey of ['', 'k'.repeat(201), 42 as unknown as string]) {
+					await expect(
+						store.append({ topic: 'a', data: '1', idempotencyKey }),
+						String(idempotencyKey),
+					).rejects.toThrow(/idempotencyKey must/);
+				}
+				await store.append({ topic: 'a', data: '1', idempotencyKey: 'k'.repeat(200) });
+				expect(await store.head()).toBe(1);
+			});
+
+			it.skipIf(!features.injectableClock)(
+				'forgets a key once its first event is older than maxAgeMs',
+				async () => {
+					let time = 1_000_000;
+					const store = await open({ maxAgeMs: 1000, now: () => time });
+					const first = await store.append({ topic: 'a', data: '1', idempotencyKey: 'k' });
+					time += 1000;
+					expect((await store.append({ topic: 'a', data: '1', idempotencyKey: 'k' })).id).toBe(
+						first.id,
+					);
+					time += 1;
+					const anew = await store.append({ topic: 'a', data: '1', idempotencyKey: 'k' });
+					expect(anew).toMatchObject({ seq: 2 });
+					expect(anew.duplicate).toBeUndefined();
 				},
 			);
 		});

@@ -28,6 +28,20 @@ export interface AppendInput {
 	data: string;
 	/** Publish to this session only; otherwise to every subscriber of the topic. */
 	session?: string;
+	/**
+	 * Names the event for a producer that may send it twice (a retried webhook, a call that timed
+	 * out but went through): while the first event of this key is younger than the store's
+	 * `maxAgeMs`, `append` stores nothing and resolves to that event, marked `duplicate`. One key
+	 * names one event store-wide, whatever its topic or session. A non-empty string of at most
+	 * `MAX_IDEMPOTENCY_KEY_LENGTH` characters.
+	 */
+	idempotencyKey?: string;
+}
+
+/** What `append` resolves to: the event stored, or the one stored before under the same key. */
+export interface AppendedEvent extends StoredEvent {
+	/** Set when nothing was stored: an event with this `idempotencyKey` already was. */
+	duplicate?: true;
 }
 
 /** Where to start reading one topic. */
@@ -100,8 +114,8 @@ export interface HistoryStore {
 	epoch(): Promise<string>;
 	/** The highest `seq` assigned so far (0 before the first event). */
 	head(): Promise<number>;
-	/** Stores an event under the next `seq`. */
-	append(input: AppendInput): Promise<StoredEvent>;
+	/** Stores an event under the next `seq` (unless its `idempotencyKey` names one stored before). */
+	append(input: AppendInput): Promise<AppendedEvent>;
 	/** Retained events of the given topics and session, merged in `seq` order. */
 	read(query: ReadQuery): Promise<ReadResult>;
 	/** Adds or replaces (by `connection`) a subscription record of `session`, creating the session. */

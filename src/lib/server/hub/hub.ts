@@ -2,8 +2,9 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import type { SSEConnection } from '../connection.js';
 import { SSEHubError, SSEValidationError } from '../errors.js';
+import { idempotencyKeyProblem } from '../history/bounds.js';
 import { memoryHistory } from '../history/memory.js';
-import type { StoredEvent } from '../history/store.js';
+import type { AppendedEvent } from '../history/store.js';
 import { produceSSE, type TopicMap } from '../produce-sse.js';
 import { planReplay, type ReplayPlan } from '../replay.js';
 import { closeOnShutdown } from '../shutdown.js';
@@ -202,6 +203,16 @@ export function createSSEHub<Topics extends TopicMap>(
 					},
 				);
 			}
+			const { session, idempotencyKey } = publishOptions;
+			const keyProblem =
+				idempotencyKey === undefined ? undefined : idempotencyKeyProblem(idempotencyKey);
+			if (keyProblem) {
+				throw new SSEHubError(
+					'invalid_idempotency_key',
+					400,
+					`publish: idempotencyKey ${keyProblem}.`,
+				);
+			}
 			let value: unknown = data;
 			const schema = options.schemas?.[topic];
 			if (schema) {
@@ -215,9 +226,9 @@ export function createSSEHub<Topics extends TopicMap>(
 			} catch (cause) {
 				throw new SSEHubError('invalid_data', 400, (cause as Error).message, { topic }, { cause });
 			}
-			let stored: StoredEvent;
+			let stored: AppendedEvent;
 			try {
-				stored = await store.append({ topic, data: json, session: publishOptions.session });
+				stored = await store.append({ topic, data: json, session, idempotencyKey });
 			} catch (cause) {
 				throw new SSEHubError(
 					'history_unavailable',
@@ -227,7 +238,8 @@ export function createSSEHub<Topics extends TopicMap>(
 					{ cause },
 				);
 			}
-			if (!store.subscribe) fanOut.deliver(stored);
+			// A duplicate went out when it was first stored; a shared store's feed brings none.
+			if (!store.subscribe && !stored.duplicate) fanOut.deliver(stored);
 			return stored.id;
 		},
 

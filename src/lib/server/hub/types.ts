@@ -59,6 +59,13 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 export interface PublishOptions {
 	/** Deliver to (and keep in the history of) this session only. */
 	session?: string;
+	/**
+	 * Names the event for a producer that retries (a webhook delivered twice, a call that timed
+	 * out but went through): publishing again with the same key within the history's `maxAgeMs`
+	 * stores and delivers nothing and resolves to the first event's id. A non-empty string of at
+	 * most 200 characters, such as the webhook's delivery id.
+	 */
+	idempotencyKey?: string;
 }
 
 export interface HubStats {
