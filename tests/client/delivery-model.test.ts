@@ -42,7 +42,8 @@ const SEQUENCE_MS = 20_000;
 /** The seeds of `count` sequences, distinct per suite; just the replayed one if given. */
 function seeds(count: number, suite: number): number[] {
 	if (REPLAY) return [Number(REPLAY)];
-	return Array.from({ length: count }, (_, i) => (BASE + (suite * count + i) * 0x9e3779b9) >>> 0);
+	const start = BASE + suite * 0x7f4a7c15;
+	return Array.from({ length: count }, (_, i) => (start + i * 0x9e3779b9) >>> 0);
 }
 
 type RedisFaults = 'none' | 'kills' | 'restart';
