@@ -2,16 +2,21 @@
  * The demo app as it ships: `node build` (adapter-node) in a child process, spoken to over real
  * HTTP by real clients (fetch, node:http, the `eventsource` package).
  */
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { EventSource } from 'eventsource';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BuiltApp, startBuiltApp } from './helpers/built-app.js';
+import { freePort, startRedis, stopRedis } from './helpers/redis-server.js';
 
 let app: BuiltApp | undefined;
+let redis: ChildProcess | undefined;
 afterEach(async () => {
 	await app?.stop();
 	app = undefined;
+	if (redis) await stopRedis(redis);
+	redis = undefined;
 });
 
 /** Rejects with `message` when `promise` has not settled within `ms`. */
@@ -165,6 +170,44 @@ describe('the built app (node build)', () => {
 		}
 		expect(started.stderr()).toBe('');
 	});
+
+	for (const redisState of ['up', 'down'] as const) {
+		it(`with Redis history (Redis ${redisState}), exits with code 0 within 3 s of SIGTERM while SSE streams are open`, async ({
+			annotate,
+		}) => {
+			const port = await freePort();
+			redis = await startRedis(port);
+			const started = await startBuiltApp({
+				env: { ...FAST, REDIS_URL: `redis://127.0.0.1:${port}` },
+			});
+			app = started;
+			const streams = await Promise.all([
+				openStream(`${started.url}/api/events?topics=logs`),
+				openStream(`${started.url}/api/events?topics=logs&topics=broadcast`),
+			]);
+			// A live event through Redis: the store's command and subscriber connections are open.
+			await Promise.all(streams.map((stream) => stream.next((e) => e.event === 'logs')));
+			// Redis gone: the store's connections are retrying, timers and all.
+			if (redisState === 'down') await stopRedis(redis);
+
+			const signalled = performance.now();
+			const exit = await within(
+				started.kill('SIGTERM'),
+				10_000,
+				() => `node build still running after SIGTERM.\nstderr:\n${started.stderr()}`,
+			);
+			const elapsed = exit.at - signalled;
+			await annotate(`exited ${Math.round(elapsed)} ms after SIGTERM`);
+
+			expect(exit.code, `stderr:\n${started.stderr()}`).toBe(0);
+			expect(exit.signal).toBeNull();
+			expect(elapsed, `exited ${Math.round(elapsed)} ms after SIGTERM`).toBeLessThan(3000);
+			for (const stream of streams) {
+				expect(await within(stream.end, 2000, 'stream did not end')).toEqual({ done: true });
+			}
+			if (redisState === 'up') expect(started.stderr()).toBe('');
+		});
+	}
 
 	it('sends the SSE headers the protocol promises, and no Connection header of its own', async () => {
 		app = await startBuiltApp({ env: FAST });

@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisHistoryOptions } from '../src/lib/server/history/redis.js';
 import { redisHistory } from '../src/lib/server/history/redis.js';
+import { scripts } from '../src/lib/server/history/redis-scripts.js';
 import type { HistoryStore } from '../src/lib/server/history/store.js';
 import {
 	createSSEHub,
@@ -17,6 +18,7 @@ import {
 	type SSEHubOptions,
 } from '../src/lib/server/index.js';
 import { serveHandler, type TestServer } from './helpers/hub-server.js';
+import { type RedisProxy, startRedisProxy } from './helpers/redis-proxy.js';
 import {
 	type AdminClient,
 	cleanUp,
@@ -63,11 +65,13 @@ const nodes: Node[] = [];
 const clients: TestClient[] = [];
 const prefixes: string[] = [];
 const redisServers: ChildProcess[] = [];
+const proxies: RedisProxy[] = [];
 
 afterEach(async () => {
 	for (const client of clients.splice(0)) client.close();
 	for (const node of nodes.splice(0)) await node.close();
 	for (const child of redisServers.splice(0)) await stopRedis(child);
+	for (const proxy of proxies.splice(0)) await proxy.close();
 	for (const prefix of prefixes.splice(0)) await cleanUp(admin, prefix);
 });
 
@@ -407,7 +411,7 @@ describe('when Redis fails', () => {
 			]);
 			// Its subscription record (for topic safety when it resumes) is back in the new epoch.
 			expect(await node.store.subscriptions(client.jar.get('sse_session') as string)).toEqual([
-				{ connection: expect.any(String), topics: ['chat'], from: 0, to: null },
+				{ connection: expect.any(String), topics: ['chat'], added: [], from: 0, to: null },
 			]);
 			// Same stream all along: never cut, never reconnected.
 			expect(opens).toBe(1);
@@ -492,5 +496,166 @@ describe('when Redis fails', () => {
 		expect(ids(client.received)).toEqual([first, ...live]);
 		expect(node.errors.length).toBeGreaterThan(0);
 		for (const error of node.errors) expect(error).toMatchObject({ code: 'redis_unreachable' });
+	});
+});
+
+describe('while the live feed is in doubt', () => {
+	/** Resolves when `store`'s feed brings the event `id` (what the hub's feed got too). */
+	async function feedOf(store: HistoryStore) {
+		const seen = new Set<string>();
+		const waiters = new Set<() => void>();
+		const stop = await (store.subscribe as NonNullable<HistoryStore['subscribe']>)({
+			onEvent: (event) => {
+				seen.add(event.id);
+				for (const wake of [...waiters]) wake();
+			},
+			onDoubt() {},
+			onResync() {},
+		});
+		const brought = (id: string) =>
+			within(
+				new Promise<void>((resolve) => {
+					const check = () => {
+						if (!seen.has(id)) return;
+						waiters.delete(check);
+						resolve();
+					};
+					waiters.add(check);
+					check();
+				}),
+				5000,
+				`the feed to bring ${id}`,
+			);
+		return { brought, stop };
+	}
+
+	/** Resolves once `count` connections (processes' subscribers) listen on the prefix's channel. */
+	async function listening(prefix: string, count: number) {
+		const channel = `${prefix}live`;
+		await expect
+			.poll(() => admin.pubSubNumSub(channel), { timeout: 5000 })
+			.toEqual({ [channel]: count });
+	}
+
+	it('holds live events until the catch-up when the subscriber connection is back before the command connection', async () => {
+		const prefix = newPrefix();
+		const proxy = await startRedisProxy(REDIS_URL);
+		proxies.push(proxy);
+		const a = await startNode('A', { url: proxy.url, prefix });
+		const b = await startNode('B', { prefix });
+		const feedOfA = await feedOf(a.store);
+		const client = open(streamUrl(a, ['chat']));
+		await ready(client);
+		const published = [await b.hub.publish('chat', { n: 1 })];
+		await client.until((r) => ids(r).includes(published[0] as string), 'the first event');
+
+		// Both of A's connections drop; neither gets back until let through.
+		proxy.hold('subscriber');
+		proxy.hold('command');
+		proxy.cut();
+		published.push(await b.hub.publish('chat', { n: 2 }));
+		published.push(await b.hub.publish('chat', { n: 3 }));
+		// The subscriber connection is back first: the feed brings live events again, but
+		// events 2 and 3 went by while it was down, and history cannot be read yet.
+		proxy.release('subscriber');
+		await listening(prefix, 2);
+		published.push(await b.hub.publish('chat', { n: 4 }));
+		await feedOfA.brought(published[3] as string);
+		proxy.release('command');
+
+		published.push(await publishOnceUp(b, 'chat', { n: 5 }));
+		await client.until((r) => ids(r).includes(published[4] as string), 'the last event');
+		expect(ids(client.received)).toEqual(published);
+		expect(client.received.some((r) => r.type === 'sse:gap')).toBe(false);
+		await feedOfA.stop();
+	});
+
+	it('catches up a stream whose replay was being written, and one opened, while the feed was down', async () => {
+		const prefix = newPrefix();
+		const proxy = await startRedisProxy(REDIS_URL);
+		proxies.push(proxy);
+		// Replies are held back below for a while: long enough not to count as Redis gone.
+		const a = await startNode('A', { url: proxy.url, prefix, timeoutMs: 10_000 });
+		const b = await startNode('B', { prefix });
+		const feedOfA = await feedOf(a.store);
+		const live = open(streamUrl(a, ['chat']));
+		await ready(live);
+		const first = await b.hub.publish('chat', { n: 1 });
+		await live.until((r) => ids(r).includes(first), 'the first event');
+
+		// A's subscriber connection drops and stays down; its command connection works.
+		proxy.hold('subscriber');
+		proxy.cut('subscriber');
+		const opened = open(streamUrl(a, ['chat']));
+		await ready(opened);
+		// A client resumes from the first event; its replay reads history now (nothing new yet)
+		// but hears the answer only after the feed is back.
+		const frozen = proxy.freezeRepliesAfter(scripts.read.sha);
+		const replaying = open(streamUrl(a, ['chat'], first));
+		await within(frozen, 5000, 'the replay to read history');
+		const missed = [await b.hub.publish('chat', { n: 2 }), await b.hub.publish('chat', { n: 3 })];
+		proxy.release('subscriber');
+		await listening(prefix, 2);
+		const after = await b.hub.publish('chat', { n: 4 });
+		await feedOfA.brought(after);
+		proxy.thaw();
+
+		const last = await b.hub.publish('chat', { n: 5 });
+		for (const client of [live, opened, replaying]) {
+			await client.until((r) => ids(r).includes(last), 'the last event');
+			expect(client.received.some((r) => r.type === 'sse:gap')).toBe(false);
+		}
+		expect(ids(live.received)).toEqual([first, ...missed, after, last]);
+		expect(ids(opened.received)).toEqual([first, ...missed, after, last]);
+		// A new session: the topic is new to it, so its retained history too (the first event).
+		expect(ids(replaying.received)).toEqual([first, ...missed, after, last]);
+		await feedOfA.stop();
+	});
+
+	it('a store closes within its timeout when Redis stops answering', async () => {
+		const proxy = await startRedisProxy(REDIS_URL);
+		proxies.push(proxy);
+		const timeoutMs = 300;
+		const store = redisHistory({ url: proxy.url, prefix: newPrefix(), timeoutMs });
+		await store.subscribe?.({ onEvent() {}, onDoubt() {}, onResync() {} });
+		const frozen = proxy.freezeRepliesAfter(scripts.meta.sha);
+		const head = store.head().catch((error: unknown) => error);
+		await within(frozen, 5000, 'the call to reach Redis');
+		expect(await head).toMatchObject({ code: 'redis_unreachable' });
+		// Its reply is still awaited by the connection: a close that waits for it never ends.
+		const started = performance.now();
+		await within(store.close(), 5000, 'the store to close');
+		expect(performance.now() - started).toBeLessThan(3 * timeoutMs);
+	});
+});
+
+describe('shutdown', () => {
+	it("on sveltekit:shutdown the hub closes with the store's connections, and the app's own client stays open", async () => {
+		const prefix = newPrefix();
+		const channel = `${prefix}live`;
+		const appClient = createClient({ url: REDIS_URL });
+		appClient.on('error', () => {});
+		await appClient.connect();
+		const history = redisHistory({ client: appClient, prefix });
+		const hub = createSSEHub<Topics>({ topics: TOPICS, history }); // closeOnSignals: the default
+		const server = await serveHandler(hub.handler());
+		try {
+			const client = open(`${server.origin}/?topics=chat`);
+			await ready(client);
+			expect(await admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
+
+			// What adapter-node emits once its server has closed (after SIGTERM ended the streams).
+			(process as NodeJS.EventEmitter).emit('sveltekit:shutdown', 'SIGTERM'); // a custom event
+			await expect
+				.poll(() => admin.pubSubNumSub(channel), { timeout: 5000 })
+				.toEqual({ [channel]: 0 });
+			await expect(hub.publish('chat', { n: 1 })).rejects.toMatchObject({ code: 'hub_closed' });
+			await expect(history.head()).rejects.toMatchObject({ code: 'store_closed' });
+			expect(await appClient.ping()).toBe('PONG');
+		} finally {
+			await server.close();
+			await hub.close();
+			await appClient.close();
+		}
 	});
 });

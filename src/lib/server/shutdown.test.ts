@@ -1,7 +1,8 @@
 /**
  * The shutdown hook in a real child process: on SIGTERM the streams are closed, and the process
  * then does what it would have done without the hook (exit when nothing else listens; stay up
- * when the app has its own handler, as adapter-node and Vite do).
+ * when the app has its own handler, as adapter-node and Vite do); on `sveltekit:shutdown` what
+ * would hold it open is let go.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -76,15 +77,33 @@ console.log('ready');
 		expect(result.code).toBe(7);
 	});
 
+	it('releases what holds the process open once the server has closed (sveltekit:shutdown)', async () => {
+		const result = await run(`
+const connection = setInterval(() => {}, 1000); // what a store's Redis connections are to it
+closeOnShutdown(
+	() => console.log('streams closed'),
+	() => {
+		console.log('released');
+		clearInterval(connection);
+	},
+);
+// adapter-node: on the signal it closes its server, then emits this, and lets the process end.
+process.on('SIGTERM', () => setTimeout(() => process.emit('sveltekit:shutdown', 'SIGTERM'), 10));
+console.log('ready');
+`);
+		expect(result.out).toMatch(/streams closed\n[\s\S]*released/);
+		expect(result).toMatchObject({ code: 0, signal: null }); // ended by itself, nothing left
+	});
+
 	it('stops listening once unregistered', async () => {
 		const result = await run(`
-const stop = closeOnShutdown(() => console.log('streams closed'));
+const stop = closeOnShutdown(() => console.log('streams closed'), () => console.log('released'));
 stop();
-console.log('listeners', process.listenerCount('SIGTERM'));
+console.log('listeners', process.listenerCount('SIGTERM'), process.listenerCount('sveltekit:shutdown'));
 setInterval(() => {}, 1000);
 console.log('ready');
 `);
-		expect(result.out).toContain('listeners 0');
+		expect(result.out).toContain('listeners 0 0');
 		expect(result.out).not.toContain('streams closed');
 		expect(result.signal).toBe('SIGTERM');
 	});

@@ -136,6 +136,7 @@ describe('redisHistory when Redis goes back in time', () => {
 		let resyncs = 0;
 		const handlers: LiveHandlers = {
 			onEvent: (event) => received.push(event.id),
+			onDoubt() {},
 			onResync: () => resyncs++,
 		};
 		await (listening.subscribe as NonNullable<HistoryStore['subscribe']>)(handlers);
@@ -168,14 +169,15 @@ describe('redisHistory live feed', () => {
 		const calls: string[] = [];
 		await (listening.subscribe as NonNullable<HistoryStore['subscribe']>)({
 			onEvent: (event) => calls.push(`event ${event.seq}`),
+			onDoubt: () => calls.push('doubt'),
 			onResync: () => calls.push('resync'),
 		});
 		for (let i = 0; i < 3; i++) await other.append({ topic: 'a', data: String(i) });
 		await until(() => calls.length === 3, 'three events');
 		await admin.del(await keysOf(admin, prefix)); // flushed: the next append starts a new epoch
 		await other.append({ topic: 'a', data: '"new"' });
-		await until(() => calls.length === 5, 'the resync and the event');
+		await until(() => calls.length === 6, 'the resync and the event');
 		// Streams counting in the old epoch hold the event until they caught up into the new one.
-		expect(calls).toEqual(['event 1', 'event 2', 'event 3', 'resync', 'event 1']);
+		expect(calls).toEqual(['event 1', 'event 2', 'event 3', 'doubt', 'resync', 'event 1']);
 	});
 });

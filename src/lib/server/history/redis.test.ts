@@ -87,7 +87,7 @@ function everyCall(store: HistoryStore): Record<string, () => Promise<unknown>> 
 		subscribe: () => (store.subscribe as NonNullable<HistoryStore['subscribe']>)(noLive),
 	};
 }
-const noLive = { onEvent() {}, onResync() {} };
+const noLive = { onEvent() {}, onDoubt() {}, onResync() {} };
 
 async function expectPromptRejection(call: () => Promise<unknown>, pattern: RegExp, name: string) {
 	const started = performance.now();
@@ -238,10 +238,12 @@ describe('redisHistory', () => {
 		const second: StoredEvent[] = [];
 		const stop = await (b.subscribe as NonNullable<HistoryStore['subscribe']>)({
 			onEvent: (event) => received.push(event),
+			onDoubt() {},
 			onResync() {},
 		});
 		const stopSecond = await (b.subscribe as NonNullable<HistoryStore['subscribe']>)({
 			onEvent: (event) => second.push(event),
+			onDoubt() {},
 			onResync() {},
 		});
 		const channel = `${prefix}live`;
@@ -448,6 +450,7 @@ describe('redisHistory', () => {
 				let resyncs = 0;
 				const stop = await (store.subscribe as NonNullable<HistoryStore['subscribe']>)({
 					onEvent: (event) => received.push(event),
+					onDoubt() {},
 					onResync: () => resyncs++,
 				});
 				const before = await store.append({ topic: 'a', data: '1' });

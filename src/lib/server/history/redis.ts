@@ -105,7 +105,7 @@ export interface RedisHistoryOptions {
 	maxSessions?: number;
 	/**
 	 * How long a call waits for Redis (to connect or to answer) before it rejects, so a hub answers
-	 * 503 promptly instead of hanging.
+	 * 503 promptly instead of hanging; `close()` too waits no longer than this for Redis.
 	 * @default 1000
 	 */
 	timeoutMs?: number;
@@ -347,18 +347,29 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 	// One subscriber connection per store, however many listen.
 	const listeners = new Set<LiveHandlers>();
 	let subscriber: Promise<RedisSubscriber> | undefined;
+	/** The subscriber connection once it listens: from then on, losing it or `client` is a doubt. */
+	let listening: RedisSubscriber | undefined;
+	let inDoubt = false;
 
 	/**
-	 * Tells the listeners to catch up from history, once calls can run: the subscriber connection
-	 * may be back before the command connection, and a catch-up read made before that would fail.
+	 * A connection the feed relies on was lost: what is published meanwhile reaches neither the
+	 * subscriber connection nor, until the command connection is back, a catch-up read.
 	 */
-	function announceResync(): void {
-		client.off('ready', announceResync);
-		if (!client.isReady) {
-			client.on('ready', announceResync);
-			return;
-		}
-		if (!closed) for (const handlers of listeners) handlers.onResync();
+	function doubt(): void {
+		if (!listening || inDoubt || closed) return;
+		inDoubt = true;
+		for (const handlers of listeners) handlers.onDoubt();
+		settle(); // an error that left both connections up (node-redis drops `isReady` first)
+	}
+
+	/**
+	 * Both connections are back (node-redis resubscribes before it reports 'ready'): everything
+	 * from now on comes through the feed, and what it missed can be read, so listeners catch up.
+	 */
+	function settle(): void {
+		if (!listening || !inDoubt || closed || !client.isReady || !listening.isReady) return;
+		inDoubt = false;
+		for (const handlers of listeners) handlers.onResync();
 	}
 
 	// Where the live feed is: pub/sub brings appends in seq order, so an id of the same epoch at or
@@ -375,7 +386,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		if (retired === epoch) return;
 		retired = epoch;
 		run(scripts.retire, [epoch]).then(
-			() => announceResync(),
+			() => doubt(), // streams catch up into the new epoch (at once, both connections being up)
 			() => {
 				retired = undefined; // Redis went away: its return brings a resync of its own
 			},
@@ -393,23 +404,21 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		feed = { epoch, seq: event.seq };
 		if (epoch === seen.epoch) saw(epoch, event.seq);
 		// Another lifetime began (flushed keys, a restart, a retired epoch): streams counting in the
-		// old one must learn of it, however the feed itself fared. They hold this event meanwhile.
-		if (last && epoch !== last.epoch) announceResync();
+		// old one must learn of it, however the feed itself fared. They hold this event meanwhile:
+		// a doubt, resynced at once while both connections are up (else once they are back).
+		if (last && epoch !== last.epoch) doubt();
 		for (const handlers of listeners) handlers.onEvent(event);
 	}
 
 	async function openSubscriber(): Promise<RedisSubscriber> {
 		await ready();
 		const sub = client.duplicate();
-		let interrupted = false;
+		// Only while it is the feed: a connection being closed or given up on is nobody's doubt.
 		sub.on('error', () => {
-			interrupted = true;
+			if (listening === sub) doubt();
 		});
-		// node-redis resubscribes before it reports 'ready', so nothing after this point is missed.
 		sub.on('ready', () => {
-			if (!interrupted) return;
-			interrupted = false;
-			announceResync();
+			if (listening === sub) settle();
 		});
 		const onMessage = (message: string) => {
 			let event: StoredEvent;
@@ -444,7 +453,28 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		} finally {
 			clearTimeout(timer);
 		}
+		listening = sub;
+		client.on('error', doubt);
+		client.on('ready', settle);
 		return sub;
+	}
+
+	/** Whether `promise` resolved within `timeoutMs`: closing waits no longer than a call would. */
+	async function settlesWithin(promise: Promise<unknown>): Promise<boolean> {
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		try {
+			return await Promise.race([
+				promise.then(
+					() => true,
+					() => false,
+				),
+				new Promise<boolean>((resolve) => {
+					timer = setTimeout(resolve, timeoutMs, false);
+				}),
+			]);
+		} finally {
+			clearTimeout(timer);
+		}
 	}
 
 	async function closeSubscriber(): Promise<void> {
@@ -453,16 +483,20 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		feed = undefined;
 		const sub = await pending?.catch(() => undefined);
 		if (!sub) return;
+		if (listening === sub) {
+			listening = undefined;
+			inDoubt = false;
+			client.off('error', doubt);
+			client.off('ready', settle);
+		}
 		if (!sub.isReady) {
 			sub.destroy();
 			return;
 		}
 		// Unsubscribed first: Redis confirms it, where a closed socket is noticed whenever Redis
 		// gets to it (another connection could still see this one counted as listening).
-		await sub
-			.unsubscribe(`${prefix}live`)
-			.then(() => sub.close())
-			.catch(() => sub.destroy());
+		const unsubscribed = await settlesWithin(sub.unsubscribe(`${prefix}live`));
+		if (!(unsubscribed && (await settlesWithin(sub.close())))) sub.destroy();
 	}
 
 	let closing: Promise<void> | undefined;
@@ -584,6 +618,7 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 		async subscribe(handlers: LiveHandlers) {
 			await ready(); // even when the feed is already open: a caller must learn Redis is down
 			listeners.add(handlers);
+			if (inDoubt) handlers.onDoubt(); // joined a feed that is already missing events
 			subscriber ??= openSubscriber();
 			try {
 				await subscriber;
@@ -612,13 +647,15 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 				if (!own) {
 					client.off('error', onError);
 					client.off('ready', onReady);
-					client.off('ready', announceResync);
 					return;
 				}
 				// Our listeners stay: a client emits 'error' with no listener as a crash.
 				// An owned client that never connected or is reconnecting has nothing to flush.
-				if (own.isReady) await own.close().catch(() => own.destroy());
-				else if (own.isOpen) own.destroy();
+				// A close that waits on replies that never come (the connection died meanwhile) is
+				// cut short: shutting down must not hang.
+				if (own.isReady) {
+					if (!(await settlesWithin(own.close()))) own.destroy();
+				} else if (own.isOpen) own.destroy();
 				await connecting?.catch(() => {});
 			})();
 			return closing;

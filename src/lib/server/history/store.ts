@@ -104,8 +104,25 @@ export interface HistoryStats {
 	events: number;
 }
 
+/**
+ * What a store's live feed tells its listener. Between `onDoubt` and the `onResync` that follows
+ * it, the feed may miss events: a listener holds back what it would deliver live until it has
+ * caught up from `read`, since an event the feed brings then does not mean the ones before it came.
+ */
 export interface LiveHandlers {
+	/** An event appended by any process, in `seq` order (while in doubt: with gaps, maybe). */
 	onEvent(event: StoredEvent): void;
+	/**
+	 * The feed may be missing events from now on: a connection it relies on was lost (either of
+	 * them, for a store with one to listen and one to read). Called once per interruption of a
+	 * feed that was listening (and at once to a listener that joins one in doubt).
+	 */
+	onDoubt(): void;
+	/**
+	 * After `onDoubt`, once the feed listens again and history can be read: every event appended
+	 * from now on comes through `onEvent`, and what the feed missed is in `read`. Called once per
+	 * `onDoubt` (not at all if the feed is stopped first).
+	 */
 	onResync(): void;
 }
 
@@ -126,8 +143,9 @@ export interface HistoryStore {
 	/**
 	 * The live feed of a store shared by several processes: every event appended by any of them,
 	 * in `seq` order. A hub whose store has it delivers what the feed brings (its own appends
-	 * included) instead of what it appends itself. `onResync` is called when the feed was
-	 * interrupted and may have missed events: the hub then catches its streams up from `read`.
+	 * included) instead of what it appends itself. `onDoubt` comes the moment the feed may be
+	 * missing events and `onResync` when it is whole again: the hub holds every stream's live
+	 * events in between, then catches each one up from `read` (see `LiveHandlers`).
 	 * Resolves, once listening, to the function that stops it. A store private to one process
 	 * leaves it out.
 	 */

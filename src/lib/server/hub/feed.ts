@@ -1,6 +1,6 @@
 // The shared store's live feed: listening to it, and catching streams up after an interruption.
 import type { HistoryStore, StoredEvent } from '../history/store.js';
-import { encodeControl } from '../wire.js';
+import { encodeControl, encodePosition, formatEventId } from '../wire.js';
 import type { SubscriberRegistry } from './registry.js';
 import type { ReplayWriter } from './replay-writer.js';
 import type { Subscriber } from './subscriber.js';
@@ -17,11 +17,27 @@ export interface SharedFeedOptions {
 /**
  * With a store shared by several processes, live events come from its feed (ours included),
  * so a client on any process gets what any process publishes. Streams wait until it listens.
+ *
+ * While the feed is in doubt (the store lost a connection, so events may go by unseen), every
+ * open stream, and every stream opened meanwhile, holds its live events. Once the feed is whole
+ * again, each catches up from history after the last event it was sent (a stream still writing
+ * its replay, once that is written), then sends what it held, each event once and in order.
  */
 export class SharedFeed {
 	readonly #options: SharedFeedOptions;
 	#listening: Promise<(() => Promise<void>) | null>;
 	#stopped = false;
+	/** From the store's `onDoubt` to its `onResync`. */
+	#inDoubt = false;
+	/** Counts resyncs, so a catch-up can tell that a newer one needs it to read again. */
+	#resyncs = 0;
+	/** The epoch as read for the latest resync, shared by the streams' catch-ups. */
+	#epoch: Promise<string> | undefined;
+	/**
+	 * Streams whose catch-up is under way (waiting for their replay included). Weak: a stream
+	 * whose replay failed never ends that wait, and must not be kept for it.
+	 */
+	readonly #catchingUp = new WeakSet<Subscriber>();
 
 	constructor(options: SharedFeedOptions) {
 		this.#options = options;
@@ -31,8 +47,14 @@ export class SharedFeed {
 
 	#listen() {
 		const { store, onEvent } = this.#options;
+		// A new attempt (an earlier one failed, so no stream was let in): the store says if in doubt.
+		this.#inDoubt = false;
 		const attempt = store.subscribe
-			? store.subscribe({ onEvent, onResync: () => this.#resync() })
+			? store.subscribe({
+					onEvent,
+					onDoubt: () => this.#doubt(),
+					onResync: () => this.#resync(),
+				})
 			: Promise.resolve(null);
 		attempt.catch(() => {}); // a connection that waits on it reports the failure
 		return attempt;
@@ -49,6 +71,14 @@ export class SharedFeed {
 		}
 	}
 
+	/**
+	 * A stream just opened: while the feed is in doubt, its replay may end before events the
+	 * feed missed, so it is held like the others.
+	 */
+	track(subscriber: Subscriber): void {
+		if (this.#inDoubt) subscriber.holdForFeed();
+	}
+
 	/** Stops listening; the feed is not listened to again. */
 	async stop(): Promise<void> {
 		this.#stopped = true;
@@ -56,49 +86,72 @@ export class SharedFeed {
 		await stopListening?.();
 	}
 
-	/**
-	 * The shared store's live feed was interrupted (Redis restarted, say) and may have missed
-	 * events: every open stream catches up from history, holding live events meanwhile.
-	 */
-	#resync(): void {
-		const held: Subscriber[] = [];
-		for (const subscriber of this.#options.registry) {
-			if (!subscriber.live) continue;
-			subscriber.holdLive();
-			held.push(subscriber);
-		}
-		if (held.length === 0) return;
-		const abort = (subscriber: Subscriber) => (error: unknown) => {
-			this.#options.onError(error);
-			subscriber.connection.abort('error'); // it reconnects and resumes from its position
-		};
-		this.#options.store.epoch().then(
-			(epoch) => {
-				for (const subscriber of held) this.#catchUp(subscriber, epoch).catch(abort(subscriber));
-			},
-			(error: unknown) => {
-				for (const subscriber of held) abort(subscriber)(error);
-			},
-		);
+	#doubt(): void {
+		this.#inDoubt = true;
+		for (const subscriber of this.#options.registry) subscriber.holdForFeed();
 	}
 
-	/** Writes what `subscriber` missed while the feed was down, then lets live events through. */
-	async #catchUp(subscriber: Subscriber, epoch: string): Promise<void> {
+	#resync(): void {
+		this.#inDoubt = false;
+		this.#resyncs++;
+		this.#epoch = undefined;
+		for (const subscriber of this.#options.registry) {
+			if (subscriber.heldByFeed && !this.#catchingUp.has(subscriber)) {
+				this.#catchingUp.add(subscriber);
+				void this.#settle(subscriber).finally(() => this.#catchingUp.delete(subscriber));
+			}
+		}
+	}
+
+	/** Catches a held stream up once its replay is written, then lets its live events through. */
+	async #settle(subscriber: Subscriber): Promise<void> {
+		const { connection } = subscriber;
+		try {
+			await subscriber.replayed();
+			// Until a catch-up ran with no doubt since it began: one that a new doubt overtook may
+			// have read before what that doubt missed. (Still in doubt: the next resync settles it.)
+			while (!this.#inDoubt && !connection.closed) {
+				const resync = this.#resyncs;
+				this.#epoch ??= this.#options.store.epoch();
+				const epoch = await this.#epoch;
+				if (!(await this.#catchUp(subscriber, epoch))) return;
+				if (resync === this.#resyncs && !this.#inDoubt) {
+					subscriber.releaseFeedHold();
+					return;
+				}
+			}
+		} catch (error) {
+			this.#options.onError(error);
+			connection.abort('error'); // it reconnects and resumes from its position
+		}
+	}
+
+	/**
+	 * Writes what `subscriber` missed while the feed was in doubt; whether its connection is
+	 * still open.
+	 */
+	async #catchUp(subscriber: Subscriber, epoch: string): Promise<boolean> {
 		const { registration } = subscriber;
-		if (subscriber.connection.closed) return;
+		if (subscriber.connection.closed) return false;
 		if (registration.epoch !== epoch) {
 			// A new lifetime (Redis restarted empty): the stream's `seq` counts in the old one, its
 			// subscription record is gone, and so is whatever the feed had not delivered before the
 			// failure. Announce the gap, register again, then send the new epoch from its start.
-			Object.assign(registration, { epoch, from: 0, position: 0 });
+			// (All of the new epoch goes out: no topic of it is partial, `added` or not.)
+			Object.assign(registration, { epoch, position: 0, added: [] });
 			subscriber.lastSeq = 0;
 			const topics = subscriber.topics;
-			subscriber.connection.write(encodeControl('sse:gap', { reason: 'epoch', topics }));
-			const record = { connection: registration.connection, topics, from: 0, to: null };
+			// The new epoch's start as the stream's position: a drop before its first event resumes
+			// from there, not from an id of the old epoch (which would be a second gap).
+			const start = encodePosition(formatEventId(epoch, 0));
+			subscriber.connection.write(
+				`${encodeControl('sse:gap', { reason: 'epoch', topics })}${start}`,
+			);
+			const { connection, client } = registration;
+			const record = { connection, client, topics, added: [], from: 0, to: null };
 			await this.#options.store.setSubscription(subscriber.session, record);
 		}
 		const cursors = subscriber.topics.map((topic) => ({ topic, after: subscriber.lastSeq }));
-		const { replay } = this.#options;
-		if ((await replay.writeHistory(subscriber, cursors)) !== null) subscriber.goLive();
+		return (await this.#options.replay.writeHistory(subscriber, cursors)) !== null;
 	}
 }

@@ -54,7 +54,17 @@ export function createSSEHub<Topics extends TopicMap>(
 	const registry = new SubscriberRegistry();
 	let closed = false;
 	const stopShutdownHook =
-		options.closeOnSignals === false ? () => {} : closeOnShutdown(() => registry.closeAll());
+		options.closeOnSignals === false
+			? () => {}
+			: closeOnShutdown(
+					() => registry.closeAll(),
+					// The server has closed: the store's connections (Redis) would keep the process up.
+					() => {
+						close()
+							.then(() => (ownsStore ? undefined : store.close()))
+							.catch(onError);
+					},
+				);
 	const replay = new ReplayWriter(store, limits.replayPageSize);
 	const fanOut = new FanOut(registry);
 	const feed = new SharedFeed({ store, registry, replay, onEvent: fanOut.deliver, onError });
@@ -71,7 +81,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				client: registration.client,
 				topics: subscriber.topics,
 				added: registration.added,
-				from: registration.from,
+				from: registration.position,
 				to: Math.max(subscriber.lastSeq, registration.position),
 			};
 			store.setSubscription(subscriber.session, record).catch(onError);
@@ -95,6 +105,7 @@ export function createSSEHub<Topics extends TopicMap>(
 			(_emit, connection: SSEConnection) => {
 				const subscriber = new Subscriber(session, topics, connection, registration);
 				registry.add(subscriber);
+				feed.track(subscriber);
 				replay.stream(subscriber, plan).catch((error: unknown) => {
 					onError(error);
 					connection.abort('error');
@@ -146,7 +157,6 @@ export function createSSEHub<Topics extends TopicMap>(
 				client,
 				epoch: plan.epoch,
 				added: plan.added,
-				from: plan.position,
 				position: plan.position,
 			};
 			await store.setSubscription(session, {
@@ -169,6 +179,15 @@ export function createSSEHub<Topics extends TopicMap>(
 				{ cause },
 			);
 		}
+	}
+
+	async function close(): Promise<void> {
+		if (closed) return;
+		closed = true;
+		stopShutdownHook();
+		registry.closeAll();
+		await feed.stop();
+		if (ownsStore) await store.close();
 	}
 
 	return {
@@ -260,13 +279,6 @@ export function createSSEHub<Topics extends TopicMap>(
 			};
 		},
 
-		async close() {
-			if (closed) return;
-			closed = true;
-			stopShutdownHook();
-			registry.closeAll();
-			await feed.stop();
-			if (ownsStore) await store.close();
-		},
+		close,
 	};
 }

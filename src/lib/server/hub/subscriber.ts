@@ -19,8 +19,7 @@ export interface Registration {
 	epoch: string;
 	/** Topics given their history on this stream. */
 	added: readonly string[];
-	from: number;
-	/** The position the stream stated at its start. */
+	/** The position the stream stated at its start (where its cursor record begins). */
 	position: number;
 }
 
@@ -32,8 +31,14 @@ export class Subscriber {
 	readonly connection: SSEConnection;
 	/** The highest `seq` written; anything at or below it was already sent. */
 	lastSeq = 0;
-	/** Live events held back while the replay is written; `null` once live. */
+	/** Live events held back while the replay (or a catch-up) is written; `null` once live. */
 	#pending: StoredEvent[] | null = [];
+	/** Whether its replay is still being written. */
+	#replaying = true;
+	/** Called once the replay is written, if the shared feed is waiting for that. */
+	#onReplayed: (() => void) | undefined;
+	/** Whether the shared feed holds its live events until it has caught up (see `SharedFeed`). */
+	#heldByFeed = false;
 
 	/** Kept up to date by a catch-up that finds a new epoch. */
 	readonly registration: Registration;
@@ -95,18 +100,48 @@ export class Subscriber {
 		}
 	}
 
-	/** Whether live events go straight out (no replay or catch-up is being written). */
-	get live(): boolean {
-		return this.#pending === null;
+	/** Whether the shared feed holds it: it owes a catch-up from history before going live. */
+	get heldByFeed(): boolean {
+		return this.#heldByFeed;
 	}
 
-	/** Holds live events back while history is written again (a catch-up after a resync). */
-	holdLive(): void {
+	/**
+	 * The shared feed may be missing events: live ones wait, even once the replay is written,
+	 * until `releaseFeedHold` (what was already sent would not tell what the feed skipped).
+	 */
+	holdForFeed(): void {
+		this.#heldByFeed = true;
 		this.#pending ??= [];
 	}
 
-	/** Ends the replay: sends what was held back, in order, then goes live. */
+	/** Resolves once the replay is written (at once if it is), so a catch-up can follow it. */
+	replayed(): Promise<void> {
+		if (!this.#replaying) return Promise.resolve();
+		return new Promise((resolve) => {
+			const previous = this.#onReplayed;
+			this.#onReplayed = () => {
+				previous?.();
+				resolve();
+			};
+		});
+	}
+
+	/** Ends the replay: sends what was held back, in order, then goes live (unless held by the feed). */
 	goLive(): void {
+		this.#replaying = false;
+		const onReplayed = this.#onReplayed;
+		this.#onReplayed = undefined;
+		onReplayed?.();
+		if (!this.#heldByFeed) this.#release();
+	}
+
+	/** The feed's catch-up is written: what was held goes out, then live (once the replay is written). */
+	releaseFeedHold(): void {
+		this.#heldByFeed = false;
+		if (!this.#replaying) this.#release();
+	}
+
+	#release(): void {
 		const pending = this.#pending ?? [];
 		this.#pending = null;
 		pending.sort((a, b) => a.seq - b.seq);

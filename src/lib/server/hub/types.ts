@@ -48,7 +48,12 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 	/** What a topic new to a client gets on connect. @default 'all' */
 	newTopicHistory?: NewTopicHistory;
 	limits?: HubLimits;
-	/** End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once. @default true */
+	/**
+	 * End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once; then, on
+	 * adapter-node's `sveltekit:shutdown` (its server has closed), close the hub and its history
+	 * store (given or not; a Redis `client` you passed stays open), so nothing holds the process.
+	 * @default true
+	 */
 	closeOnSignals?: boolean;
 	/** Called when a client is dropped for leaving `limits.maxBufferedBytes` unread (for metrics). */
 	onSlowConsumer?: (info: { session: string; bufferedBytes: number; limit: number }) => void;
