@@ -4,18 +4,16 @@
  * HTTP, real `eventsource` clients, on memory and on Redis history.
  */
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { redisHistory } from '../src/lib/server/history/redis.js';
 import type { HistoryStore } from '../src/lib/server/history/store.js';
 import { createSSEHub, memoryHistory, type SSEHub, SSEHubError } from '../src/lib/server/index.js';
 import { serveHandler } from './helpers/hub-server.js';
 import {
-	type AdminClient,
 	cleanUp,
-	connectAdmin,
 	freePort,
-	keysOf,
 	REDIS_URL,
+	sharedRedis,
 	startRedis,
 	stopRedis,
 } from './helpers/redis-server.js';
@@ -23,18 +21,7 @@ import { dataEvents, openClient, type TestClient } from './helpers/sse-client.js
 
 type Topics = { orders: { id: string; n: number } };
 
-const RUN = `sse-once:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-let prefixCount = 0;
-let admin: AdminClient;
-beforeAll(async () => {
-	admin = await connectAdmin();
-});
-afterAll(async () => {
-	if (!admin?.isOpen) return;
-	const left = await keysOf(admin, `${RUN}:`);
-	if (left.length > 0) await admin.del(left);
-	await admin.close();
-});
+const redisRun = sharedRedis('sse-once');
 
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -78,8 +65,8 @@ const stores: Array<[string, () => HistoryStore]> = [
 	[
 		'redisHistory',
 		() => {
-			const prefix = `${RUN}:${++prefixCount}:`;
-			closers.push(() => cleanUp(admin, prefix));
+			const prefix = redisRun.newPrefix();
+			closers.push(() => cleanUp(redisRun.admin, prefix));
 			return redisHistory({ url: REDIS_URL, prefix });
 		},
 	],

@@ -3,37 +3,24 @@
  * `eventsource` clients, a real Redis (the shared one, or a private redis-server that a test
  * kills and restarts, with the persistence it needs).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type RedisHistoryOptions, redisHistory } from '../src/lib/server/history/redis.js';
 import type { HistoryStore } from '../src/lib/server/history/store.js';
 import { createSSEHub, type SSEHub } from '../src/lib/server/index.js';
 import { serveHandler, type TestServer } from './helpers/hub-server.js';
 import {
-	type AdminClient,
 	cleanUp,
-	connectAdmin,
 	keysOf,
 	type PersistentRedis,
 	persistentRedis,
 	REDIS_URL,
+	sharedRedis,
 } from './helpers/redis-server.js';
 import { openClient, type TestClient } from './helpers/sse-client.js';
 
 type Topics = { chat: { n: number } };
 
-const RUN = `sse-history:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-let prefixCount = 0;
-
-let admin: AdminClient;
-beforeAll(async () => {
-	admin = await connectAdmin();
-});
-afterAll(async () => {
-	if (!admin?.isOpen) return;
-	const left = await keysOf(admin, `${RUN}:`);
-	if (left.length > 0) await admin.del(left);
-	await admin.close();
-});
+const redisRun = sharedRedis('sse-history');
 
 const closers: Array<() => Promise<void> | void> = [];
 const prefixes: string[] = [];
@@ -41,11 +28,11 @@ const redisServers: PersistentRedis[] = [];
 afterEach(async () => {
 	for (const close of closers.splice(0).reverse()) await close();
 	for (const server of redisServers.splice(0)) await server.stop();
-	for (const prefix of prefixes.splice(0)) await cleanUp(admin, prefix);
+	for (const prefix of prefixes.splice(0)) await cleanUp(redisRun.admin, prefix);
 });
 
 function newPrefix(): string {
-	const prefix = `${RUN}:${++prefixCount}:`;
+	const prefix = redisRun.newPrefix();
 	prefixes.push(prefix);
 	return prefix;
 }
@@ -88,8 +75,8 @@ describe('redisHistory sessions', () => {
 		}
 		await hub.publish('chat', { n: 1 });
 		expect((await hub.stats()).sessions).toBeLessThanOrEqual(10);
-		expect(await admin.zCard(`${prefix}sessions`)).toBeLessThanOrEqual(10);
-		expect((await keysOf(admin, `${prefix}r:`)).length).toBeLessThanOrEqual(10);
+		expect(await redisRun.admin.zCard(`${prefix}sessions`)).toBeLessThanOrEqual(10);
+		expect((await keysOf(redisRun.admin, `${prefix}r:`)).length).toBeLessThanOrEqual(10);
 	});
 });
 

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisHistoryOptions } from '../src/lib/server/history/redis.js';
 import { redisHistory } from '../src/lib/server/history/redis.js';
 import { scripts } from '../src/lib/server/history/redis-scripts.js';
@@ -20,12 +20,10 @@ import {
 import { serveHandler, type TestServer } from './helpers/hub-server.js';
 import { type RedisProxy, startRedisProxy } from './helpers/redis-proxy.js';
 import {
-	type AdminClient,
 	cleanUp,
-	connectAdmin,
 	freePort,
-	keysOf,
 	REDIS_URL,
+	sharedRedis,
 	startRedis,
 	stopRedis,
 } from './helpers/redis-server.js';
@@ -35,19 +33,7 @@ type Topics = { chat: { n: number; from?: string }; logs: { n: number }; alerts:
 const TOPICS = ['chat', 'logs', 'alerts'] as const;
 type Topic = (typeof TOPICS)[number];
 
-const RUN = `sse-scale:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-let prefixCount = 0;
-
-let admin: AdminClient;
-beforeAll(async () => {
-	admin = await connectAdmin();
-});
-afterAll(async () => {
-	if (!admin?.isOpen) return;
-	const left = await keysOf(admin, `${RUN}:`);
-	if (left.length > 0) await admin.del(left);
-	await admin.close();
-});
+const redisRun = sharedRedis('sse-scale');
 
 /** One "process": its own store (own Redis connections), hub and HTTP server. */
 interface Node {
@@ -72,12 +58,12 @@ afterEach(async () => {
 	for (const node of nodes.splice(0)) await node.close();
 	for (const child of redisServers.splice(0)) await stopRedis(child);
 	for (const proxy of proxies.splice(0)) await proxy.close();
-	for (const prefix of prefixes.splice(0)) await cleanUp(admin, prefix);
+	for (const prefix of prefixes.splice(0)) await cleanUp(redisRun.admin, prefix);
 });
 
 /** A fresh key prefix on the shared Redis, deleted after the test. */
 function newPrefix(): string {
-	const prefix = `${RUN}:${++prefixCount}:`;
+	const prefix = redisRun.newPrefix();
 	prefixes.push(prefix);
 	return prefix;
 }
@@ -533,7 +519,7 @@ describe('while the live feed is in doubt', () => {
 	async function listening(prefix: string, count: number) {
 		const channel = `${prefix}live`;
 		await expect
-			.poll(() => admin.pubSubNumSub(channel), { timeout: 5000 })
+			.poll(() => redisRun.admin.pubSubNumSub(channel), { timeout: 5000 })
 			.toEqual({ [channel]: count });
 	}
 
@@ -642,12 +628,12 @@ describe('shutdown', () => {
 		try {
 			const client = open(`${server.origin}/?topics=chat`);
 			await ready(client);
-			expect(await admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
+			expect(await redisRun.admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
 
 			// What adapter-node emits once its server has closed (after SIGTERM ended the streams).
 			(process as NodeJS.EventEmitter).emit('sveltekit:shutdown', 'SIGTERM'); // a custom event
 			await expect
-				.poll(() => admin.pubSubNumSub(channel), { timeout: 5000 })
+				.poll(() => redisRun.admin.pubSubNumSub(channel), { timeout: 5000 })
 				.toEqual({ [channel]: 0 });
 			await expect(hub.publish('chat', { n: 1 })).rejects.toMatchObject({ code: 'hub_closed' });
 			await expect(history.head()).rejects.toMatchObject({ code: 'store_closed' });

@@ -9,6 +9,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -31,6 +32,34 @@ export async function connectAdmin() {
 		);
 	}
 	return admin;
+}
+
+/**
+ * The shared Redis for one test file: `admin` (connected before its tests) and `newPrefix()`, a
+ * key prefix of this run (`<name>:<run>:<n>:`). Whatever the run leaves under them is deleted
+ * after the file's tests.
+ */
+export function sharedRedis(name: string) {
+	const run = `${name}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+	let client: AdminClient | undefined;
+	let count = 0;
+	beforeAll(async () => {
+		client = await connectAdmin();
+	});
+	afterAll(async () => {
+		if (!client?.isOpen) return;
+		const left = await keysOf(client, `${run}:`);
+		if (left.length > 0) await client.del(left);
+		await client.close();
+	});
+	return {
+		get admin(): AdminClient {
+			if (!client)
+				throw new Error('sharedRedis: admin is connected in beforeAll, use it in a test');
+			return client;
+		},
+		newPrefix: () => `${run}:${++count}:`,
+	};
 }
 
 export async function keysOf(admin: AdminClient, prefix: string): Promise<string[]> {

@@ -5,33 +5,20 @@
  * the streams to catch up into it. Private redis-servers on free ports, with their data in a
  * temporary directory.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
-	type AdminClient,
 	cleanUp,
-	connectAdmin,
 	keysOf,
 	type PersistentRedis,
 	persistentRedis,
 	REDIS_URL,
+	sharedRedis,
 } from '../../../../tests/helpers/redis-server.js';
 import { parseEventId } from '../wire.js';
 import { type RedisHistoryOptions, redisHistory } from './redis.js';
 import type { HistoryStore, LiveHandlers, StoredEvent } from './store.js';
 
-const RUN = `sse-restart:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-let admin: AdminClient;
-let prefixCount = 0;
-
-beforeAll(async () => {
-	admin = await connectAdmin();
-});
-afterAll(async () => {
-	if (!admin?.isOpen) return;
-	const left = await keysOf(admin, `${RUN}:`);
-	if (left.length > 0) await admin.del(left);
-	await admin.close();
-});
+const redisRun = sharedRedis('sse-restart');
 
 const stores: HistoryStore[] = [];
 const servers: PersistentRedis[] = [];
@@ -39,7 +26,7 @@ const prefixes: string[] = [];
 afterEach(async () => {
 	for (const store of stores.splice(0)) await store.close();
 	for (const server of servers.splice(0)) await server.stop();
-	for (const prefix of prefixes.splice(0)) await cleanUp(admin, prefix);
+	for (const prefix of prefixes.splice(0)) await cleanUp(redisRun.admin, prefix);
 });
 
 function open(options: RedisHistoryOptions): HistoryStore {
@@ -162,7 +149,7 @@ describe('redisHistory when Redis goes back in time', () => {
 
 describe('redisHistory live feed', () => {
 	it('tells its listeners to catch up when a new epoch begins while it stays connected', async () => {
-		const prefix = `${RUN}:${++prefixCount}:`;
+		const prefix = redisRun.newPrefix();
 		prefixes.push(prefix);
 		const listening = open({ url: REDIS_URL, prefix });
 		const other = open({ url: REDIS_URL, prefix });
@@ -174,7 +161,7 @@ describe('redisHistory live feed', () => {
 		});
 		for (let i = 0; i < 3; i++) await other.append({ topic: 'a', data: String(i) });
 		await until(() => calls.length === 3, 'three events');
-		await admin.del(await keysOf(admin, prefix)); // flushed: the next append starts a new epoch
+		await redisRun.admin.del(await keysOf(redisRun.admin, prefix)); // flushed: the next append starts a new epoch
 		await other.append({ topic: 'a', data: '"new"' });
 		await until(() => calls.length === 6, 'the resync and the event');
 		// Streams counting in the old epoch hold the event until they caught up into the new one.

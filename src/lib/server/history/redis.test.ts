@@ -5,14 +5,13 @@
  */
 import { createServer, type Server } from 'node:net';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
-	type AdminClient,
 	cleanUp as cleanUpPrefix,
-	connectAdmin,
 	freePort,
 	keysOf as keysOfPrefix,
 	REDIS_URL,
+	sharedRedis,
 	startRedis,
 	stopRedis,
 } from '../../../../tests/helpers/redis-server.js';
@@ -21,32 +20,18 @@ import { RedisHistoryError, type RedisHistoryOptions, redisHistory } from './red
 import type { HistoryStore, StoredEvent, SubscriptionRecord, TopicCursor } from './store.js';
 import { describeHistoryStore } from './store-contract.js';
 
-const RUN = `sse-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const redisRun = sharedRedis('sse-test');
+const newPrefix = redisRun.newPrefix;
 
-let admin: AdminClient;
-let prefixCount = 0;
-const newPrefix = () => `${RUN}:${++prefixCount}:`;
-
-beforeAll(async () => {
-	admin = await connectAdmin();
-});
-
-afterAll(async () => {
-	if (!admin?.isOpen) return;
-	const left = await keysOf(`${RUN}:`);
-	if (left.length > 0) await admin.del(left);
-	await admin.close();
-});
-
-const keysOf = (prefix: string) => keysOfPrefix(admin, prefix);
-const cleanUp = (prefix: string) => cleanUpPrefix(admin, prefix);
+const keysOf = (prefix: string) => keysOfPrefix(redisRun.admin, prefix);
+const cleanUp = (prefix: string) => cleanUpPrefix(redisRun.admin, prefix);
 
 const contractPrefixes = new WeakMap<HistoryStore, string>();
 
 // The contract, once with a connection of the store's own and once with a client it is given.
 for (const [how, connection] of [
 	['own connection', () => ({ url: REDIS_URL })],
-	['shared client', () => ({ client: admin })],
+	['shared client', () => ({ client: redisRun.admin })],
 ] as const) {
 	describeHistoryStore(
 		`redisHistory (${how})`,
@@ -141,7 +126,7 @@ describe('redisHistory', () => {
 		);
 		expect(() => redisHistory({ maxAgeMs: 0 })).toThrow(/maxAgeMs must be a positive number/);
 		expect(() => redisHistory({ prefix: '' })).toThrow(/prefix must be a non-empty string/);
-		expect(() => redisHistory({ client: admin, url: REDIS_URL })).toThrow(
+		expect(() => redisHistory({ client: redisRun.admin, url: REDIS_URL })).toThrow(
 			/either `client` or `url`/,
 		);
 	});
@@ -201,7 +186,7 @@ describe('redisHistory', () => {
 		for (let i = 0; i < 3; i++) await a.append({ topic: 'a', data: String(i) });
 		await a.setSubscription('s1', { connection: 'c1', topics: ['a'], from: 0, to: 3 });
 		const old = await b.epoch();
-		await admin.del(await keysOf(prefixes[0] as string));
+		await redisRun.admin.del(await keysOf(prefixes[0] as string));
 		const fresh = await b.epoch();
 		expect(fresh).not.toBe(old);
 		expect(fresh).toMatch(/^[A-Za-z0-9_]+$/);
@@ -224,7 +209,7 @@ describe('redisHistory', () => {
 		for (let i = 0; i < 3; i++) await a.append({ topic: 'a', data: String(i) });
 		await a.append({ topic: 'a', data: '"own"', session: 's1' });
 		const old = await a.epoch();
-		await admin.del(`${prefix}epoch`);
+		await redisRun.admin.del(`${prefix}epoch`);
 		expect(await a.epoch()).not.toBe(old);
 		const all: TopicCursor = { topic: 'a', last: Number.POSITIVE_INFINITY };
 		expect((await a.read({ session: 's1', cursors: [all], limit: 9 })).events).toEqual([]);
@@ -247,7 +232,7 @@ describe('redisHistory', () => {
 			onResync() {},
 		});
 		const channel = `${prefix}live`;
-		expect(await admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
+		expect(await redisRun.admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
 		const appended = await Promise.all(
 			Array.from({ length: 100 }, (_, i) =>
 				(i % 2 ? a : b).append({
@@ -265,10 +250,10 @@ describe('redisHistory', () => {
 		for (const event of received) expect(event).toEqual(bySeq.get(event.seq));
 		expect(second).toEqual(received);
 		await stopSecond();
-		expect(await admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
+		expect(await redisRun.admin.pubSubNumSub(channel)).toEqual({ [channel]: 1 });
 		await stop();
 		await stop(); // idempotent
-		expect(await admin.pubSubNumSub(channel)).toEqual({ [channel]: 0 });
+		expect(await redisRun.admin.pubSubNumSub(channel)).toEqual({ [channel]: 0 });
 	});
 
 	it('forgets a topic idle past maxAgeMs, and still reports positions it may have left behind', async () => {
@@ -279,7 +264,7 @@ describe('redisHistory', () => {
 		await a.append({ topic: 'old', data: '2' }); // 2
 		time += 1001;
 		await a.append({ topic: 'new', data: '3' }); // 3: the sweep forgets the idle stream of 'old'
-		expect(await admin.exists(`${prefix}t:old`)).toBe(0);
+		expect(await redisRun.admin.exists(`${prefix}t:old`)).toBe(0);
 		const read = (topic: string, after: number) =>
 			a.read({ session: 's', cursors: [{ topic, after }], limit: 9 });
 		expect(await read('old', 0)).toEqual({ events: [], expired: ['old'] });
@@ -342,7 +327,7 @@ describe('redisHistory', () => {
 			await store.setSubscription(`flood${i}`, { ...record, to: 0 });
 		}
 		expect((await a.stats()).sessions).toBe(25);
-		expect(await admin.zCard(`${prefix}sessions`)).toBe(25);
+		expect(await redisRun.admin.zCard(`${prefix}sessions`)).toBe(25);
 		const sessionKeys = (await keysOf(prefix)).filter((key) => /:(r|s|sd):flood/.test(key));
 		expect(sessionKeys.length).toBeLessThanOrEqual(25 * 3);
 		// The newest are the ones kept.
@@ -390,17 +375,17 @@ describe('redisHistory', () => {
 		const keys = await keysOf(prefix);
 		expect(keys).toContain(`${prefix}sd:lonely`);
 		expect(keys.length).toBeGreaterThan(8);
-		for (const key of keys) expect(await admin.pTTL(key), key).toBeGreaterThan(0);
+		for (const key of keys) expect(await redisRun.admin.pTTL(key), key).toBeGreaterThan(0);
 	});
 
 	it('uses a client it is given and leaves it open', async () => {
 		const prefix = newPrefix();
 		prefixes.push(prefix);
-		const store = redisHistory({ client: admin, prefix });
+		const store = redisHistory({ client: redisRun.admin, prefix });
 		await store.append({ topic: 'a', data: '1' });
 		await store.close();
 		await store.close();
-		expect(await admin.ping()).toBe('PONG');
+		expect(await redisRun.admin.ping()).toBe('PONG');
 		await expect(store.head()).rejects.toMatchObject({ code: 'store_closed' });
 
 		const idle = createClient({ url: REDIS_URL });

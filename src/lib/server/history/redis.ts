@@ -314,10 +314,23 @@ export function redisHistory(options: RedisHistoryOptions = {}): HistoryStore {
 	const wentBackArgs = () => [keepEpoch ? '1' : '0', seen.epoch, String(seen.seq)];
 
 	/** The epoch and head, after a new epoch if Redis went back in time. */
-	async function meta(): Promise<[string, number]> {
-		const [epoch, head] = (await run(scripts.meta, wentBackArgs())) as [unknown, unknown];
-		saw(text(epoch), Number(head));
-		return [text(epoch), Number(head)];
+	/**
+	 * The epoch and head, one script for the calls made in the same turn (`epoch()` and `head()`
+	 * side by side cost one round trip). Not shared past it: a call that began earlier could
+	 * answer with a head older than an event the caller has since seen.
+	 */
+	let metaThisTurn: Promise<[string, number]> | undefined;
+	function meta(): Promise<[string, number]> {
+		if (metaThisTurn) return metaThisTurn;
+		metaThisTurn = (async () => {
+			const [epoch, head] = (await run(scripts.meta, wentBackArgs())) as [unknown, unknown];
+			saw(text(epoch), Number(head));
+			return [text(epoch), Number(head)] as [string, number];
+		})();
+		queueMicrotask(() => {
+			metaThisTurn = undefined;
+		});
+		return metaThisTurn;
 	}
 
 	// Sessions with a connection open on this process stay alive while it runs (memoryHistory
