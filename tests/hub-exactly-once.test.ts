@@ -216,3 +216,18 @@ describe('a stream has a position from its first byte', () => {
 		}
 	});
 });
+
+describe('a resume replays what the client lacks, not more', () => {
+	it('a client that stopped inside its first history resumes after where it stopped', async () => {
+		const { hub, origin } = await fixture.start();
+		const ids = await publishMany(hub, 'news', 1, 10);
+		const first = fixture.open(`${origin}/?topics=news`);
+		await first.until((r) => readyCount(r) === 1, 'the history');
+		first.close();
+		await streamsLeft(hub, 0);
+		// As a browser dropped in the middle of that replay would: its last id is the 5th event.
+		const back = fixture.open(`${origin}/?topics=news&lastEventId=${ids[4]}`, first.jar);
+		await back.until((r) => readyCount(r) === 1, 'ready again');
+		expect(numbers(back.received, 'news')).toEqual([6, 7, 8, 9, 10]);
+	});
+});

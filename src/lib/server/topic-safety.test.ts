@@ -78,13 +78,13 @@ describe('analyzeTopicSafety', () => {
 		});
 	});
 
-	it('counts a topic a record added as had only past its start: at it, its history may be unsent', () => {
+	it('counts a topic a record added as had except at its start, where its history may be unsent', () => {
 		// The stream started at 8 and gave b its history (older seqs, merged before what is new).
 		const records = [{ ...record('c1', ['a', 'b'], 8, null), added: ['b'] }];
 		expect(analyzeTopicSafety(records, 8, ['a', 'b'])).toEqual({ had: ['a'], added: ['b'] });
 		expect(analyzeTopicSafety(records, 9, ['a', 'b'])).toEqual({ had: ['a', 'b'], added: [] });
-		// Below its start: only b's history reached the client; it is still new.
-		expect(analyzeTopicSafety(records, 5, ['a', 'b'])).toEqual({ had: ['a'], added: ['b'] });
+		// Below its start: the client stopped in b's history (in seq order): it has b up to 5.
+		expect(analyzeTopicSafety(records, 5, ['a', 'b'])).toEqual({ had: ['a', 'b'], added: [] });
 		// A record that added nothing cannot leave the client below its start.
 		const plain = [{ ...record('c1', ['a'], 8, null), added: [] }];
 		expect(analyzeTopicSafety(plain, 5, ['a'])).toEqual({ had: [], added: ['a'] });
