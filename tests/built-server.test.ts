@@ -135,6 +135,32 @@ class CookieJar {
 	}
 }
 
+/**
+ * SIGTERM, then a clean exit (code 0) well inside adapter-node's SHUTDOWN_TIMEOUT (30 s, what it
+ * waits for open connections: without the hub ending its streams this times out, not merely
+ * slows), with each stream ended as a finished response, not a cut connection.
+ */
+async function expectExitOnSigterm(
+	started: BuiltApp,
+	streams: RawStream[],
+	annotate: (message: string) => Promise<unknown>,
+): Promise<void> {
+	const signalled = performance.now();
+	const exit = await within(
+		started.kill('SIGTERM'),
+		10_000,
+		() => `node build still running after SIGTERM.\nstderr:\n${started.stderr()}`,
+	);
+	const elapsed = exit.at - signalled;
+	await annotate(`exited ${Math.round(elapsed)} ms after SIGTERM`);
+	expect(exit.code, `stderr:\n${started.stderr()}`).toBe(0);
+	expect(exit.signal).toBeNull();
+	expect(elapsed, `exited ${Math.round(elapsed)} ms after SIGTERM`).toBeLessThan(3000);
+	for (const stream of streams) {
+		expect(await within(stream.end, 2000, 'stream did not end')).toEqual({ done: true });
+	}
+}
+
 /** The demo's feeds at test speed: a log line every 100 ms. */
 const FAST = { DEMO_LOG_MS: '100' };
 
@@ -150,24 +176,7 @@ describe('the built app (node build)', () => {
 		]);
 		await Promise.all(streams.map((stream) => stream.next((e) => e.event === 'logs')));
 
-		const signalled = performance.now();
-		// adapter-node waits up to SHUTDOWN_TIMEOUT (30 s) for open connections: without the hub
-		// ending its streams on the signal, this would time out, not merely be slow.
-		const exit = await within(
-			started.kill('SIGTERM'),
-			10_000,
-			() => `node build still running after SIGTERM.\nstderr:\n${started.stderr()}`,
-		);
-		const elapsed = exit.at - signalled;
-		await annotate(`exited ${Math.round(elapsed)} ms after SIGTERM`);
-
-		expect(exit.code, `stderr:\n${started.stderr()}`).toBe(0);
-		expect(exit.signal).toBeNull();
-		expect(elapsed, `exited ${Math.round(elapsed)} ms after SIGTERM`).toBeLessThan(3000);
-		// Each stream ended as a finished response (the hub closed it), not as a cut connection.
-		for (const stream of streams) {
-			expect(await within(stream.end, 2000, 'stream did not end')).toEqual({ done: true });
-		}
+		await expectExitOnSigterm(started, streams, annotate);
 		expect(started.stderr()).toBe('');
 	});
 
@@ -190,21 +199,7 @@ describe('the built app (node build)', () => {
 			// Redis gone: the store's connections are retrying, timers and all.
 			if (redisState === 'down') await stopRedis(redis);
 
-			const signalled = performance.now();
-			const exit = await within(
-				started.kill('SIGTERM'),
-				10_000,
-				() => `node build still running after SIGTERM.\nstderr:\n${started.stderr()}`,
-			);
-			const elapsed = exit.at - signalled;
-			await annotate(`exited ${Math.round(elapsed)} ms after SIGTERM`);
-
-			expect(exit.code, `stderr:\n${started.stderr()}`).toBe(0);
-			expect(exit.signal).toBeNull();
-			expect(elapsed, `exited ${Math.round(elapsed)} ms after SIGTERM`).toBeLessThan(3000);
-			for (const stream of streams) {
-				expect(await within(stream.end, 2000, 'stream did not end')).toEqual({ done: true });
-			}
+			await expectExitOnSigterm(started, streams, annotate);
 			if (redisState === 'up') expect(started.stderr()).toBe('');
 		});
 	}

@@ -32,6 +32,17 @@ async function delivered(hub: SSEHub<Topics>, witness: TestClient) {
 	await witness.until((r) => r.some((e) => e.id === id), 'the marker');
 }
 
+/** A client of news that got news 1 and left (the hub has noticed); news 1's id is its position. */
+async function gotNewsOneAndLeft(hub: SSEHub<Topics>, origin: string) {
+	const client = fixture.open(`${origin}/?topics=news`);
+	await client.until((r) => readyCount(r) === 1, 'ready');
+	const [n1] = await publishMany(hub, 'news', 1, 1);
+	await client.until((r) => dataEvents(r).length === 1, 'news 1');
+	client.close();
+	await streamsLeft(hub, 0);
+	return { client, n1: n1 as string };
+}
+
 async function publishMany(hub: SSEHub<Topics>, topic: keyof Topics, from: number, count: number) {
 	const ids: string[] = [];
 	for (let n = from; n < from + count; n++) ids.push(await hub.publish(topic, { n }));
@@ -47,12 +58,7 @@ describe('a forgotten session', () => {
 			sessionTtlMs: 30 * 60_000,
 		});
 		const { hub, origin } = await fixture.start({ history });
-		const client = fixture.open(`${origin}/?topics=news`);
-		await client.until((r) => readyCount(r) === 1, 'ready');
-		const [n1] = await publishMany(hub, 'news', 1, 1);
-		await client.until((r) => dataEvents(r).length === 1, 'news 1');
-		client.close();
-		await streamsLeft(hub, 0);
+		const { client, n1 } = await gotNewsOneAndLeft(hub, origin);
 		await publishMany(hub, 'news', 2, 3);
 
 		clock += 31 * 60_000; // a laptop closed for 31 minutes: session and events 2-4 are gone
@@ -67,12 +73,7 @@ describe('a forgotten session', () => {
 	it('evicted by maxSessions while its events are still retained: it gets them, whatever the policy', async () => {
 		const history = memoryHistory({ maxSessions: 1 });
 		const { hub, origin } = await fixture.start({ history, newTopicHistory: 'none' });
-		const client = fixture.open(`${origin}/?topics=news`);
-		await client.until((r) => readyCount(r) === 1, 'ready');
-		const [n1] = await publishMany(hub, 'news', 1, 1);
-		await client.until((r) => dataEvents(r).length === 1, 'news 1');
-		client.close();
-		await streamsLeft(hub, 0);
+		const { client, n1 } = await gotNewsOneAndLeft(hub, origin);
 		await publishMany(hub, 'news', 2, 2);
 		const other = fixture.open(`${origin}/?topics=chat`); // another visitor takes the one slot
 		await other.until((r) => readyCount(r) === 1, 'the other visitor ready');
