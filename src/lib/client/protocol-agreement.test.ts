@@ -1,0 +1,52 @@
+/**
+ * The client file copies two rules of the wire protocol (it must import only from `svelte`): what
+ * a hub event id looks like, and the gap reasons. This holds the two copies to the server's.
+ */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { GapReason } from '../server/replay.js';
+import { formatEventId, parseEventId } from '../server/wire.js';
+import { FakeEventSource } from './fake-event-source.js';
+import { SSEClient, type SSEGap } from './sse-client.svelte.js';
+
+const ids = [
+	formatEventId('lq2x9k1a3f', 41),
+	formatEventId('e', 1),
+	formatEventId('A_b9', 999_999_999_999_999),
+	'e-1234567890123456',
+	'e--1',
+	'-1',
+	'e-1.5',
+	'e-1-2',
+	'e f-1',
+	'é-1',
+	'e-',
+	'not a hub id',
+	'',
+];
+
+describe('the client and the server agree on', () => {
+	it.each(ids)('whether %j is a hub event id (a repeat of one is dropped)', (id) => {
+		const seen: string[] = [];
+		const client = new SSEClient<{ chat: number }>('/events', {
+			EventSource: FakeEventSource,
+			autoConnect: false,
+			topics: { chat: (_, meta) => seen.push(meta.id) },
+		});
+		FakeEventSource.reset();
+		client.connect();
+		const source = FakeEventSource.latest;
+		source.open();
+		source.emit('chat', '1', id);
+		// The browser reconnects and the replay repeats it (a new stream: not an id-less event).
+		source.error();
+		source.open();
+		source.emit('chat', '1', id);
+		client.close();
+		const hubId = parseEventId(id) !== null;
+		expect(seen.length, `delivered ${JSON.stringify(seen)}`).toBe(hubId ? 1 : 2);
+	});
+
+	it('the gap reasons', () => {
+		expectTypeOf<SSEGap['reason']>().toEqualTypeOf<GapReason>();
+	});
+});
