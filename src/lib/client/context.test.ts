@@ -5,9 +5,9 @@
 import { render, screen } from '@testing-library/svelte';
 import { flushSync } from 'svelte';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeEventSource } from './fake-event-source.js';
-import Child from './test-components/Child.svelte';
-import Provider from './test-components/Provider.svelte';
+import Child from '../testing/components/Child.svelte';
+import Provider from '../testing/components/Provider.svelte';
+import { FakeEventSource } from '../testing/fake-event-source.js';
 
 beforeEach(() => {
 	FakeEventSource.reset();

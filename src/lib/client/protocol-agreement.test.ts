@@ -5,7 +5,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { GapReason } from '../server/replay.js';
 import { formatEventId, parseEventId } from '../server/wire.js';
-import { FakeEventSource } from './fake-event-source.js';
+import { FakeEventSource } from '../testing/fake-event-source.js';
 import { SSEClient, type SSEGap } from './sse-client.svelte.js';
 
 const ids = [

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { FakeEventSource } from './fake-event-source.js';
+import { FakeEventSource } from '../testing/fake-event-source.js';
 import {
 	SSEClient,
 	type SSEClientError,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { endings, fill, KiB, open, RETRY, settle } from '../testing/sse-body.js';
 import { type Cleanup, produceSSE } from './produce-sse.js';
-import { endings, fill, KiB, open, RETRY, settle } from './testing/sse-body.js';
 
 afterEach(() => {
 	vi.useRealTimers();

@@ -1,8 +1,8 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { endings, open, RETRY, settle, sseClient } from '../testing/sse-body.js';
 import type { SSEConnection } from './connection.js';
 import { type Cleanup, type Emit, produceSSE } from './produce-sse.js';
-import { endings, open, RETRY, settle, sseClient } from './testing/sse-body.js';
 
 afterEach(() => {
 	vi.useRealTimers();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { describeHistoryStore } from '../../testing/store-contract.js';
 import { parseEventId } from '../wire.js';
 import { type MemoryHistoryOptions, memoryHistory } from './memory.js';
 import type { HistoryStore, SubscriptionRecord, TopicCursor } from './store.js';
-import { describeHistoryStore } from './store-contract.js';
 
 describeHistoryStore('memoryHistory', (options) => memoryHistory(options), undefined, {
 	injectableClock: true,

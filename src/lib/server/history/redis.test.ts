@@ -15,10 +15,10 @@ import {
 	startRedis,
 	stopRedis,
 } from '../../../../tests/helpers/redis-server.js';
+import { describeHistoryStore } from '../../testing/store-contract.js';
 import { parseEventId } from '../wire.js';
 import { RedisHistoryError, type RedisHistoryOptions, redisHistory } from './redis.js';
 import type { HistoryStore, StoredEvent, SubscriptionRecord, TopicCursor } from './store.js';
-import { describeHistoryStore } from './store-contract.js';
 
 const redisRun = sharedRedis('sse-test');
 const newPrefix = redisRun.newPrefix;

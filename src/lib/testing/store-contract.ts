@@ -4,14 +4,14 @@
  * public interface, so what passes here is what the hub and replay may rely on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseEventId } from '../wire.js';
 import type {
 	HistoryStore,
 	ReadResult,
 	StoredEvent,
 	SubscriptionRecord,
 	TopicCursor,
-} from './store.js';
+} from '../server/history/store.js';
+import { parseEventId } from '../server/wire.js';
 
 export interface StoreFactoryOptions {
 	/** Events kept per session buffer and per broadcast topic log. */

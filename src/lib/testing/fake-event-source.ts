@@ -6,7 +6,7 @@
  *
  * Test-only: it is not exported from the library.
  */
-import type { EventSourceLike } from './sse-client.svelte.js';
+import type { EventSourceLike } from '../client/sse-client.svelte.js';
 
 type Listener = (event: MessageEvent) => void;
 
