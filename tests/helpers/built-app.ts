@@ -16,9 +16,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -62,20 +62,6 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
 	for (const child of running) child.kill('SIGKILL');
 });
-
-/** A port nothing listens on right now: the one the OS gives to a listener on port 0. */
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			const port = typeof address === 'object' && address ? address.port : 0;
-			server.close(() => (port ? resolve(port) : reject(new Error('No port from the OS.'))));
-		});
-	});
-}
 
 export async function startBuiltApp(options: BuiltAppOptions = {}): Promise<BuiltApp> {
 	const entry = join(repoRoot, 'build', 'index.js');

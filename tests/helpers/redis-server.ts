@@ -5,10 +5,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
+import { freePort } from './free-port.js';
+
+/** Re-exported: the Redis suites take their ports from here. */
+export { freePort };
+
 import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -77,14 +82,6 @@ export async function cleanUp(admin: AdminClient, prefix: string): Promise<void>
 	for (const key of keys) if ((await admin.pTTL(key)) === -1) untimed.push(key);
 	if (keys.length > 0) await admin.del(keys);
 	if (untimed.length > 0) throw new Error(`Keys left without a TTL: ${untimed.join(', ')}`);
-}
-
-export async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise((resolve) => server.close(resolve));
-	return port;
 }
 
 function accepts(port: number): Promise<boolean> {
