@@ -15,6 +15,7 @@ import {
 	persistentRedis,
 	REDIS_URL,
 	sharedRedis,
+	untilResolved,
 } from './helpers/redis-server.js';
 import { openClient, type TestClient } from './helpers/sse-client.js';
 
@@ -80,19 +81,6 @@ describe('redisHistory sessions', () => {
 	});
 });
 
-/** Calls `call` until it resolves (Redis is back); bounded. */
-async function once<T>(call: () => Promise<T>, ms = 10_000): Promise<T> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		try {
-			return await call();
-		} catch (error) {
-			if (Date.now() > deadline) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 25));
-		}
-	}
-}
-
 describe('redisHistory restarts', () => {
 	it('tells an open stream of a new epoch when Redis restarts from an older snapshot, and delivers what comes next', async () => {
 		const server = await persistentRedis();
@@ -108,7 +96,7 @@ describe('redisHistory restarts', () => {
 		const epoch = last.slice(0, last.lastIndexOf('-'));
 
 		await server.restart(); // loads the snapshot: head 5, where 10 ids were handed out
-		const next = await once(() => hub.publish('chat', { n: 11 }));
+		const next = await untilResolved(() => hub.publish('chat', { n: 11 }));
 		expect(next).not.toBe(`${epoch}-6`); // an id the client already has, for another event
 		await client.until((r) => r.some((e) => e.id === next), 'the event after the restart');
 		const afterRestart = client.received.slice(client.received.findIndex((e) => e.id === last) + 1);

@@ -169,3 +169,16 @@ export async function persistentRedis(args: readonly string[] = []): Promise<Per
 		},
 	};
 }
+
+/** Calls `call` until it resolves (a Redis that is coming back), for at most `ms`. */
+export async function untilResolved<T>(call: () => Promise<T>, ms = 10_000): Promise<T> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		try {
+			return await call();
+		} catch (error) {
+			if (Date.now() > deadline) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 25));
+		}
+	}
+}

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { record } from '../testing/records.js';
 import { memoryHistory } from './history/memory.js';
-import type { SubscriptionRecord } from './history/store.js';
 import { analyzeTopicSafety, setTopicSubscription } from './topic-safety.js';
-
-const record = (
-	connection: string,
-	topics: string[],
-	from: number,
-	to: number | null,
-): SubscriptionRecord => ({ connection, topics, from, to });
 
 describe('analyzeTopicSafety', () => {
 	it('counts every topic as added when the session has no records', () => {

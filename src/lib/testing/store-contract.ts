@@ -12,6 +12,7 @@ import type {
 	TopicCursor,
 } from '../server/history/store.js';
 import { parseEventId } from '../server/wire.js';
+import { record } from './records.js';
 
 export interface StoreFactoryOptions {
 	/** Events kept per session buffer and per broadcast topic log. */
@@ -783,12 +784,6 @@ export function describeHistoryStore(
 		});
 
 		describe('subscription records', () => {
-			const record = (
-				connection: string,
-				topics: string[],
-				from: number,
-				to: number | null,
-			): SubscriptionRecord => ({ connection, topics, from, to });
 			const byConnection = (records: SubscriptionRecord[] | null) =>
 				records && [...records].sort((x, y) => x.connection.localeCompare(y.connection));
 

@@ -13,6 +13,7 @@ import {
 	persistentRedis,
 	REDIS_URL,
 	sharedRedis,
+	untilResolved,
 } from '../../../../tests/helpers/redis-server.js';
 import { parseEventId } from '../wire.js';
 import { type RedisHistoryOptions, redisHistory } from './redis.js';
@@ -43,19 +44,6 @@ async function redis(args: readonly string[] = []): Promise<PersistentRedis> {
 
 const epochOf = (event: StoredEvent) => parseEventId(event.id)?.epoch;
 
-/** Polls `call` until it resolves (Redis is back); bounded. */
-async function once<T>(call: () => Promise<T>, ms = 10_000): Promise<T> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		try {
-			return await call();
-		} catch (error) {
-			if (Date.now() > deadline) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 25));
-		}
-	}
-}
-
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
 	const deadline = Date.now() + ms;
 	while (!(await check())) {
@@ -82,11 +70,11 @@ describe('redisHistory when Redis goes back in time', () => {
 		await server.restart();
 
 		const fresh = open({ url: server.url }); // a process started after the restart
-		const event = await once(() => fresh.append({ topic: 'a', data: '"after"' }));
+		const event = await untilResolved(() => fresh.append({ topic: 'a', data: '"after"' }));
 		expect(epochOf(event)).not.toBe(epoch);
 		expect(event.seq).toBe(1);
 		// The old lifetime is gone for everyone, not misread as this one.
-		expect(await once(() => before.epoch())).toBe(epochOf(event));
+		expect(await untilResolved(() => before.epoch())).toBe(epochOf(event));
 		const { events } = await before.read({
 			session: 's',
 			cursors: [{ topic: 'a', after: 0 }],
@@ -102,7 +90,7 @@ describe('redisHistory when Redis goes back in time', () => {
 		for (let i = 1; i <= 10; i++) last = await before.append({ topic: 'a', data: String(i) });
 		await server.restart();
 		const fresh = open({ url: server.url, keepEpochOnRestart: true });
-		const event = await once(() => fresh.append({ topic: 'a', data: '"after"' }));
+		const event = await untilResolved(() => fresh.append({ topic: 'a', data: '"after"' }));
 		expect(event.id).toBe(`${epochOf(last as StoredEvent)}-11`);
 	});
 
@@ -111,7 +99,7 @@ describe('redisHistory when Redis goes back in time', () => {
 		const store = open({ url: server.url, keepEpochOnRestart: true });
 		const epoch = await snapshotAtFive(server, store);
 		await server.restart();
-		const event = await once(() => store.append({ topic: 'a', data: '"after"' }));
+		const event = await untilResolved(() => store.append({ topic: 'a', data: '"after"' }));
 		expect(epochOf(event)).not.toBe(epoch);
 		expect(event.seq).toBe(1);
 	});
@@ -134,7 +122,7 @@ describe('redisHistory when Redis goes back in time', () => {
 
 		// A process that never saw 6..10 hands them out again: the listening one notices.
 		const fresh = open({ url: server.url, keepEpochOnRestart: true });
-		const reused = await once(() => fresh.append({ topic: 'a', data: '"reused"' }));
+		const reused = await untilResolved(() => fresh.append({ topic: 'a', data: '"reused"' }));
 		expect(reused.id).toBe(`${epoch}-6`);
 		await until(() => resyncs === 2, 'a resync for the retired epoch');
 		const renewed = await listening.epoch();

@@ -1,0 +1,9 @@
+import type { SubscriptionRecord } from '../server/history/store.js';
+
+/** A cursor record with the fields every store keeps, for tests that build them by hand. */
+export const record = (
+	connection: string,
+	topics: string[],
+	from: number,
+	to: number | null,
+): SubscriptionRecord => ({ connection, topics, from, to });
