@@ -9,7 +9,7 @@ const config = {
 		// The demo imports the library by its package name, exactly as an app that installed it would.
 		// (Longer names first: Vite matches an alias as a prefix.)
 		alias: {
-			'svelte-sse-kit/server/redis': 'src/lib/server/history/redis.ts',
+			'svelte-sse-kit/server/redis': 'src/lib/server/history/redis/index.ts',
 			'svelte-sse-kit/server': 'src/lib/server/index.ts',
 			'svelte-sse-kit': 'src/lib/index.ts',
 			// The demo's own code, kept apart from the library so it is never packaged.

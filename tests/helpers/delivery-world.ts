@@ -6,7 +6,7 @@
  */
 import { EventSource, type EventSourceFetchInit } from 'eventsource';
 import { SSEClient } from '../../src/lib/client/index.js';
-import { redisHistory } from '../../src/lib/server/history/redis.js';
+import { redisHistory } from '../../src/lib/server/history/redis/index.js';
 import {
 	createSSEHub,
 	type HistoryStore,

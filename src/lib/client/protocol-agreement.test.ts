@@ -3,8 +3,8 @@
  * a hub event id looks like, and the gap reasons. This holds the two copies to the server's.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { GapReason } from '../server/replay.js';
-import { formatEventId, parseEventId } from '../server/wire.js';
+import type { GapReason } from '../server/replay/index.js';
+import { formatEventId, parseEventId } from '../server/wire/index.js';
 import { FakeEventSource } from '../testing/fake-event-source.js';
 import { SSEClient, type SSEGap } from './sse-client.svelte.js';
 

@@ -1,5 +1,5 @@
 /** What went wrong, for code that branches on it; also the `error.code` of a refused request. */
-export type SSEErrorCode =
+export type SSEHubErrorCode =
 	/** The request named no topic. */
 	| 'no_topics'
 	/** A topic name breaks the protocol's grammar. */
@@ -25,16 +25,19 @@ export type SSEErrorCode =
 	/** The hub was closed. */
 	| 'hub_closed';
 
+/** The first name of `SSEHubErrorCode`. */
+export type SSEErrorCode = SSEHubErrorCode;
+
 /** An error of the hub, with a `code` to branch on and the HTTP status it maps to. */
 export class SSEHubError extends Error {
 	override name = 'SSEHubError';
-	readonly code: SSEErrorCode;
+	readonly code: SSEHubErrorCode;
 	readonly status: number;
 	/** Extra facts for the client, such as the offending topics. */
 	readonly details: Record<string, unknown>;
 
 	constructor(
-		code: SSEErrorCode,
+		code: SSEHubErrorCode,
 		status: number,
 		message: string,
 		details: Record<string, unknown> = {},
@@ -73,4 +76,14 @@ export class SSEValidationError extends SSEHubError {
 		});
 		this.issues = issues;
 	}
+}
+
+/**
+ * An option that cannot work (`maxLength: 1.5`, no topics, a topic name the protocol refuses),
+ * thrown where it is given (`createSSEHub`, `memoryHistory`, `redisHistory`, `produceSSE`), so a
+ * mistake shows at startup, not at the first event. A `RangeError`, as these were before.
+ */
+export class SSEConfigError extends RangeError {
+	override name = 'SSEConfigError';
+	readonly code = 'invalid_option';
 }

@@ -1,45 +1,70 @@
 // The server side of svelte-sse-kit: import from 'svelte-sse-kit/server' in server code only.
-export type { CloseReason, SSEConnectionOptions } from './connection.js';
-export { SSEConnection } from './connection.js';
-export type { SchemaIssue, SSEErrorCode } from './errors.js';
-export { SSEHubError, SSEValidationError } from './errors.js';
-export type { MemoryHistoryOptions } from './history/memory.js';
-export { memoryHistory } from './history/memory.js';
+// Grouped by layer, bottom up; each layer's own index.ts is its face to the layers above it.
+
+// Errors, shared by the layers.
+export type { SchemaIssue, SSEErrorCode, SSEHubErrorCode } from './errors.js';
+export { SSEConfigError, SSEHubError, SSEValidationError } from './errors.js';
+// History: where events are kept (Redis: 'svelte-sse-kit/server/redis').
 export type {
 	AppendedEvent,
 	AppendInput,
+	CursorRecord,
 	HistoryStats,
 	HistoryStore,
 	LiveHandlers,
+	MemoryHistoryOptions,
 	ReadQuery,
 	ReadResult,
+	SeedHistoryStore,
 	StoredEvent,
 	SubscriptionRecord,
 	TopicCursor,
-} from './history/store.js';
-export { createSSEHub } from './hub/hub.js';
-export type { SessionCookieOptions } from './hub/request.js';
-export type { SSESessionLocals } from './hub/session-handle.js';
+} from './history/index.js';
+export { memoryHistory } from './history/index.js';
+// Hub: one endpoint, many topics, history, sessions and fan-out.
 export type {
 	AuthorizeResult,
 	HubLimits,
 	HubStats,
+	HubStreamOptions,
 	PublishOptions,
+	SessionCookieOptions,
 	SSEHub,
 	SSEHubOptions,
-} from './hub/types.js';
+	SSESessionLocals,
+} from './hub/index.js';
+export { createSSEHub } from './hub/index.js';
+// Replay: what a client missed.
+export type {
+	Gap,
+	GapReason,
+	NewTopicHistory,
+	PlanReplayInput,
+	ReplayInput,
+	ReplayPlan,
+	SSEGap,
+	SSEGapReason,
+	TopicSafety,
+} from './replay/index.js';
+export {
+	analyzeTopicSafety,
+	createEmitWithHistory,
+	planReplay,
+	replayMissedMessages,
+	setTopicSubscription,
+} from './replay/index.js';
+// Transport: a typed SSE `Response`.
 export type {
 	Cleanup,
+	CloseReason,
 	Emit,
 	Producer,
 	ProduceSSEOptions,
+	SSEConnectionOptions,
 	SSEMessage,
 	TopicMap,
-} from './produce-sse.js';
-export { produceSSE, sseHeaders } from './produce-sse.js';
-export type { Gap, GapReason, NewTopicHistory, ReplayInput, ReplayPlan } from './replay.js';
-export { createEmitWithHistory, planReplay, replayMissedMessages } from './replay.js';
-export type { TopicSafety } from './topic-safety.js';
-export { analyzeTopicSafety, setTopicSubscription } from './topic-safety.js';
-export type { EventPosition } from './wire.js';
-export { formatEventId, parseEventId } from './wire.js';
+} from './transport/index.js';
+export { produceSSE, SSEConnection, sseHeaders } from './transport/index.js';
+// Wire: the SSE format as pure functions.
+export type { EventPosition } from './wire/index.js';
+export { formatEventId, parseEventId } from './wire/index.js';

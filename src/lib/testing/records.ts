@@ -1,4 +1,4 @@
-import type { SubscriptionRecord } from '../server/history/store.js';
+import type { CursorRecord } from '../server/history/index.js';
 
 /** A cursor record with the fields every store keeps, for tests that build them by hand. */
 export const record = (
@@ -6,4 +6,4 @@ export const record = (
 	topics: string[],
 	from: number,
 	to: number | null,
-): SubscriptionRecord => ({ connection, topics, from, to });
+): CursorRecord => ({ connection, topics, from, to });

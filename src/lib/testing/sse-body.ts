@@ -4,14 +4,14 @@
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { vi } from 'vitest';
-import type { CloseReason, SSEConnection } from '../server/connection.js';
+import type { CloseReason, SSEConnection } from '../server/transport/index.js';
 import {
 	type Cleanup,
 	type Emit,
 	type ProduceSSEOptions,
 	produceSSE,
 	type TopicMap,
-} from '../server/produce-sse.js';
+} from '../server/transport/index.js';
 
 export const RETRY = 'retry: 3000\n\n';
 export const KiB = 1024;

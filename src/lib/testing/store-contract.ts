@@ -5,13 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
+	CursorRecord,
 	HistoryStore,
 	ReadResult,
 	StoredEvent,
-	SubscriptionRecord,
 	TopicCursor,
-} from '../server/history/store.js';
-import { parseEventId } from '../server/wire.js';
+} from '../server/history/index.js';
+import { parseEventId } from '../server/wire/index.js';
 import { record } from './records.js';
 
 export interface StoreFactoryOptions {
@@ -213,11 +213,11 @@ export function describeHistoryStore(
 				expect(await store.head()).toBe(60);
 			});
 
-			it('does not move head on reads or subscription records', async () => {
+			it('does not move head on reads or cursor records', async () => {
 				const store = await open();
 				await publish(store, 'a');
 				await store.read({ session: 's1', cursors: [{ topic: 'a', after: 0 }], limit: 10 });
-				await store.setSubscription('s1', { connection: 'c', topics: ['a'], from: 0, to: 1 });
+				await store.setCursorRecord('s1', { connection: 'c', topics: ['a'], from: 0, to: 1 });
 				expect(await store.head()).toBe(1);
 			});
 		});
@@ -519,7 +519,7 @@ export function describeHistoryStore(
 					store.read({ session, cursors, limit: 100 });
 				return { store, clock, read };
 			}
-			const record = (connection: string, from: number): SubscriptionRecord => ({
+			const record = (connection: string, from: number): CursorRecord => ({
 				connection,
 				topics: ['a', 'b'],
 				from,
@@ -531,10 +531,10 @@ export function describeHistoryStore(
 				await publish(store, 'a', 's1'); // 1
 				await publish(store, 'a', 's1'); // 2
 				await publish(store, 'b'); // 3
-				await store.setSubscription('s1', { ...record('c1', 0), to: 3 });
+				await store.setCursorRecord('s1', { ...record('c1', 0), to: 3 });
 				clock.time += 20_000; // s1 is idle past its TTL
 				await publish(store, 'b'); // 4
-				expect(await store.subscriptions('s1')).toBeNull();
+				expect(await store.cursorRecords('s1')).toBeNull();
 				expect(await read('s1', [{ topic: 'a', after: 0 }])).toEqual({
 					events: [],
 					expired: ['a'],
@@ -553,7 +553,7 @@ export function describeHistoryStore(
 					await publish(store, 'a', 's1'); // 1
 					await publish(store, 'b', 's1'); // 2
 					clock.time += 20_000;
-					if (remake === 'tab') await store.setSubscription('s1', record('c2', 2));
+					if (remake === 'tab') await store.setCursorRecord('s1', record('c2', 2));
 					const fresh = await publish(store, 'a', 's1'); // 3
 					expect(await read('s1', [{ topic: 'a', after: 0 }]), remake).toEqual({
 						events: [fresh],
@@ -573,7 +573,7 @@ export function describeHistoryStore(
 				await publish(store, 'a', 's1'); // 2
 				clock.time += 20_000;
 				await publish(store, 'a'); // 3
-				await store.setSubscription('s2', record('c1', 3)); // a new client, at head 3
+				await store.setCursorRecord('s2', record('c1', 3)); // a new client, at head 3
 				await publish(store, 'a', 's2'); // 4
 				const own = await read('s2', [{ topic: 'a', after: 3 }]);
 				expect({ seqs: seqs(own), expired: own.expired }).toEqual({ seqs: [4], expired: [] });
@@ -590,13 +590,13 @@ export function describeHistoryStore(
 				const store = await open({ maxSessions, now: () => clock.time });
 				return { store, clock };
 			}
-			const closed = (connection: string): SubscriptionRecord => ({
+			const closed = (connection: string): CursorRecord => ({
 				connection,
 				topics: ['a'],
 				from: 0,
 				to: 0,
 			});
-			const opened = (connection: string): SubscriptionRecord => ({
+			const opened = (connection: string): CursorRecord => ({
 				...closed(connection),
 				to: null,
 			});
@@ -604,46 +604,46 @@ export function describeHistoryStore(
 			it('keeps at most maxSessions, forgetting the longest idle first', async () => {
 				const { store, clock } = await clocked(3);
 				for (const id of ['s1', 's2', 's3']) {
-					await store.setSubscription(id, closed('c'));
+					await store.setCursorRecord(id, closed('c'));
 					clock.time += 1;
 				}
 				await store.read({ session: 's1', cursors: [], limit: 1 }); // s1 is now the freshest
 				clock.time += 1;
-				await store.setSubscription('s4', closed('c'));
-				expect(await store.subscriptions('s2')).toBeNull();
+				await store.setCursorRecord('s4', closed('c'));
+				expect(await store.cursorRecords('s2')).toBeNull();
 				expect((await store.stats()).sessions).toBe(3);
 				clock.time += 1;
 				await store.append({ topic: 'a', data: '1', session: 's5' }); // next idlest: s3
-				expect(await store.subscriptions('s3')).toBeNull();
-				for (const id of ['s1', 's4', 's5']) expect(await store.subscriptions(id)).not.toBeNull();
+				expect(await store.cursorRecords('s3')).toBeNull();
+				for (const id of ['s1', 's4', 's5']) expect(await store.cursorRecords(id)).not.toBeNull();
 				expect((await store.stats()).sessions).toBe(3);
 			});
 
 			it('never forgets an open session to make room', async () => {
 				const { store, clock } = await clocked(2);
-				await store.setSubscription('live', opened('c1')); // the idlest, but open
+				await store.setCursorRecord('live', opened('c1')); // the idlest, but open
 				clock.time += 1;
-				await store.setSubscription('s2', closed('c'));
+				await store.setCursorRecord('s2', closed('c'));
 				clock.time += 1;
-				await store.setSubscription('s3', closed('c'));
-				expect(await store.subscriptions('live')).toEqual([opened('c1')]);
-				expect(await store.subscriptions('s2')).toBeNull();
+				await store.setCursorRecord('s3', closed('c'));
+				expect(await store.cursorRecords('live')).toEqual([opened('c1')]);
+				expect(await store.cursorRecords('s2')).toBeNull();
 				// When every session is open there is nothing to evict: the cap yields to them.
 				clock.time += 1;
-				await store.setSubscription('s3', opened('c2'));
-				await store.setSubscription('s4', opened('c3'));
+				await store.setCursorRecord('s3', opened('c2'));
+				await store.setCursorRecord('s4', opened('c3'));
 				expect((await store.stats()).sessions).toBe(3);
-				for (const id of ['live', 's3', 's4']) expect(await store.subscriptions(id)).not.toBeNull();
+				for (const id of ['live', 's3', 's4']) expect(await store.cursorRecords(id)).not.toBeNull();
 			});
 
 			it('tells a session forgotten to make room what it lost', async () => {
 				const { store, clock } = await clocked(2);
 				await publish(store, 'a', 's1'); // 1
 				clock.time += 1;
-				await store.setSubscription('s2', closed('c'));
+				await store.setCursorRecord('s2', closed('c'));
 				clock.time += 1;
-				await store.setSubscription('s3', closed('c')); // s1 goes
-				expect(await store.subscriptions('s1')).toBeNull();
+				await store.setCursorRecord('s3', closed('c')); // s1 goes
+				expect(await store.cursorRecords('s1')).toBeNull();
 				const read = (after: number) =>
 					store.read({ session: 's1', cursors: [{ topic: 'a', after }], limit: 10 });
 				expect(await read(0)).toEqual({ events: [], expired: ['a'] });
@@ -783,48 +783,48 @@ export function describeHistoryStore(
 			}
 		});
 
-		describe('subscription records', () => {
-			const byConnection = (records: SubscriptionRecord[] | null) =>
+		describe('cursor records', () => {
+			const byConnection = (records: CursorRecord[] | null) =>
 				records && [...records].sort((x, y) => x.connection.localeCompare(y.connection));
 
 			it('knows no records of a session it has never seen', async () => {
 				const store = await open();
-				expect(await store.subscriptions('nobody')).toBeNull();
+				expect(await store.cursorRecords('nobody')).toBeNull();
 			});
 
 			it('adds records, and replaces one by its connection id', async () => {
 				const store = await open();
-				await store.setSubscription('s1', record('c1', ['a', 'b'], 0, null));
-				expect(await store.subscriptions('s1')).toEqual([record('c1', ['a', 'b'], 0, null)]);
-				await store.setSubscription('s1', record('c2', ['a'], 3, 7));
-				expect(byConnection(await store.subscriptions('s1'))).toEqual([
+				await store.setCursorRecord('s1', record('c1', ['a', 'b'], 0, null));
+				expect(await store.cursorRecords('s1')).toEqual([record('c1', ['a', 'b'], 0, null)]);
+				await store.setCursorRecord('s1', record('c2', ['a'], 3, 7));
+				expect(byConnection(await store.cursorRecords('s1'))).toEqual([
 					record('c1', ['a', 'b'], 0, null),
 					record('c2', ['a'], 3, 7),
 				]);
 				// c1 closes at 9 with a changed topic list: replaced, not added.
-				await store.setSubscription('s1', record('c1', ['a', 'b', 'c'], 0, 9));
-				expect(byConnection(await store.subscriptions('s1'))).toEqual([
+				await store.setCursorRecord('s1', record('c1', ['a', 'b', 'c'], 0, 9));
+				expect(byConnection(await store.cursorRecords('s1'))).toEqual([
 					record('c1', ['a', 'b', 'c'], 0, 9),
 					record('c2', ['a'], 3, 7),
 				]);
-				expect(await store.subscriptions('s2')).toBeNull();
+				expect(await store.cursorRecords('s2')).toBeNull();
 			});
 
 			it('keeps each session’s records apart', async () => {
 				const store = await open();
-				await store.setSubscription('s1', record('c1', ['a'], 0, null));
-				await store.setSubscription('s2', record('c1', ['b'], 2, 4));
-				expect(await store.subscriptions('s1')).toEqual([record('c1', ['a'], 0, null)]);
-				expect(await store.subscriptions('s2')).toEqual([record('c1', ['b'], 2, 4)]);
+				await store.setCursorRecord('s1', record('c1', ['a'], 0, null));
+				await store.setCursorRecord('s2', record('c1', ['b'], 2, 4));
+				expect(await store.cursorRecords('s1')).toEqual([record('c1', ['a'], 0, null)]);
+				expect(await store.cursorRecords('s2')).toEqual([record('c1', ['b'], 2, 4)]);
 			});
 
 			it('hands out copies: changing what it returned changes nothing stored', async () => {
 				const store = await open();
-				await store.setSubscription('s1', record('c1', ['a'], 0, null));
-				const records = (await store.subscriptions('s1')) as SubscriptionRecord[];
-				(records[0] as SubscriptionRecord).to = 99;
+				await store.setCursorRecord('s1', record('c1', ['a'], 0, null));
+				const records = (await store.cursorRecords('s1')) as CursorRecord[];
+				(records[0] as CursorRecord).to = 99;
 				records.push(record('c9', [], 0, 0));
-				expect(await store.subscriptions('s1')).toEqual([record('c1', ['a'], 0, null)]);
+				expect(await store.cursorRecords('s1')).toEqual([record('c1', ['a'], 0, null)]);
 			});
 		});
 
@@ -841,7 +841,7 @@ export function describeHistoryStore(
 
 			it('counts sessions, retained events and the head', async () => {
 				const store = await open({ maxLength: 2 });
-				await store.setSubscription('s1', {
+				await store.setCursorRecord('s1', {
 					connection: 'c1',
 					topics: ['a'],
 					from: 0,

@@ -3,6 +3,7 @@
  * in one place, so `memoryHistory` and `redisHistory` accept the same values and refuse the
  * others with the same words.
  */
+import { SSEConfigError } from '../errors.js';
 
 export interface HistoryBounds {
 	maxLength: number;
@@ -21,14 +22,14 @@ export const DEFAULT_BOUNDS: Readonly<HistoryBounds> = {
 /** `value`, or a RangeError naming the store and the option when it is not a positive integer. */
 export function positiveInteger(store: string, name: string, value: number): number {
 	if (!(Number.isSafeInteger(value) && value > 0))
-		throw new RangeError(`${store}: ${name} must be a positive integer, got ${value}.`);
+		throw new SSEConfigError(`${store}: ${name} must be a positive integer, got ${value}.`);
 	return value;
 }
 
 /** `value`, or a RangeError when it is not a positive, finite number of milliseconds. */
 export function positiveMs(store: string, name: string, value: number): number {
 	if (!(typeof value === 'number' && value > 0 && Number.isFinite(value)))
-		throw new RangeError(`${store}: ${name} must be a positive number of ms, got ${value}.`);
+		throw new SSEConfigError(`${store}: ${name} must be a positive number of ms, got ${value}.`);
 	return value;
 }
 

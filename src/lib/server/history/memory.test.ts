@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeHistoryStore } from '../../testing/store-contract.js';
-import { parseEventId } from '../wire.js';
+import { parseEventId } from '../wire/index.js';
 import { type MemoryHistoryOptions, memoryHistory } from './memory.js';
-import type { HistoryStore, SubscriptionRecord, TopicCursor } from './store.js';
+import type { CursorRecord, HistoryStore, TopicCursor } from './store.js';
 
 describeHistoryStore('memoryHistory', (options) => memoryHistory(options), undefined, {
 	injectableClock: true,
@@ -22,13 +22,13 @@ async function readSeqs(store: HistoryStore, session: string, topics: string[]) 
 	return events.map((event) => event.seq);
 }
 
-const closed = (connection: string, topics: string[] = ['a']): SubscriptionRecord => ({
+const closed = (connection: string, topics: string[] = ['a']): CursorRecord => ({
 	connection,
 	topics,
 	from: 0,
 	to: 0,
 });
-const open = (connection: string, topics: string[] = ['a']): SubscriptionRecord => ({
+const open = (connection: string, topics: string[] = ['a']): CursorRecord => ({
 	connection,
 	topics,
 	from: 0,
@@ -119,26 +119,26 @@ describe('memoryHistory', () => {
 	describe('session lifetime', () => {
 		it('forgets a session idle for longer than sessionTtlMs', async () => {
 			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
-			await store.setSubscription('s1', closed('c1'));
+			await store.setCursorRecord('s1', closed('c1'));
 			await store.append({ topic: 'a', data: '1', session: 's1' });
 			clock.time += 10_000;
-			expect(await store.subscriptions('s1')).not.toBeNull(); // exactly the TTL: still kept
+			expect(await store.cursorRecords('s1')).not.toBeNull(); // exactly the TTL: still kept
 			clock.time += 10_001;
 			expect((await store.stats()).sessions).toBe(0);
-			expect(await store.subscriptions('s1')).toBeNull();
+			expect(await store.cursorRecords('s1')).toBeNull();
 			expect(await readSeqs(store, 's1', ['a'])).toEqual([]);
 			expect((await store.stats()).events).toBe(0);
 		});
 
 		it('counts reads, appends and records as activity', async () => {
 			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
-			await store.setSubscription('s1', closed('c1'));
-			await store.setSubscription('s2', closed('c1'));
-			await store.setSubscription('s3', closed('c1'));
+			await store.setCursorRecord('s1', closed('c1'));
+			await store.setCursorRecord('s2', closed('c1'));
+			await store.setCursorRecord('s3', closed('c1'));
 			clock.time += 8_000;
 			await store.read({ session: 's1', cursors: [everything('a')], limit: 10 });
 			await store.append({ topic: 'a', data: '1', session: 's2' });
-			await store.subscriptions('s3');
+			await store.cursorRecords('s3');
 			clock.time += 8_000; // 16 s since created, 8 s since last active
 			expect((await store.stats()).sessions).toBe(3);
 			clock.time += 2_001;
@@ -147,28 +147,28 @@ describe('memoryHistory', () => {
 
 		it('keeps a session with an open connection however long it is idle', async () => {
 			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
-			await store.setSubscription('s1', closed('c0'));
-			await store.setSubscription('s1', open('c1'));
+			await store.setCursorRecord('s1', closed('c0'));
+			await store.setCursorRecord('s1', open('c1'));
 			await store.append({ topic: 'a', data: '1', session: 's1' });
-			await store.setSubscription('idle', closed('c2'));
+			await store.setCursorRecord('idle', closed('c2'));
 			clock.time += 60_000;
 			expect((await store.stats()).sessions).toBe(1);
-			expect(await store.subscriptions('idle')).toBeNull();
-			expect(await store.subscriptions('s1')).toHaveLength(2);
+			expect(await store.cursorRecords('idle')).toBeNull();
+			expect(await store.cursorRecords('s1')).toHaveLength(2);
 			expect(await readSeqs(store, 's1', ['a'])).toEqual([1]);
 			// Once the connection ends, the session ages like any other.
-			await store.setSubscription('s1', { ...open('c1'), to: 1 });
+			await store.setCursorRecord('s1', { ...open('c1'), to: 1 });
 			clock.time += 10_001;
-			expect(await store.subscriptions('s1')).toBeNull();
+			expect(await store.cursorRecords('s1')).toBeNull();
 		});
 
 		it('keeps every open record and the newest 32 ended ones', async () => {
 			const store = memoryHistory();
-			for (let i = 0; i < 3; i++) await store.setSubscription('s1', open(`open${i}`));
+			for (let i = 0; i < 3; i++) await store.setCursorRecord('s1', open(`open${i}`));
 			for (let i = 0; i < 40; i++) {
-				await store.setSubscription('s1', { ...closed(`ended${i}`), from: i, to: i });
+				await store.setCursorRecord('s1', { ...closed(`ended${i}`), from: i, to: i });
 			}
-			const records = (await store.subscriptions('s1')) as SubscriptionRecord[];
+			const records = (await store.cursorRecords('s1')) as CursorRecord[];
 			const ended = records.filter((record) => record.to !== null).map((r) => r.connection);
 			expect(records.filter((record) => record.to === null)).toHaveLength(3);
 			expect(ended).toEqual(Array.from({ length: 32 }, (_, i) => `ended${i + 8}`));
@@ -177,10 +177,10 @@ describe('memoryHistory', () => {
 		it('knows a session that only received scoped events, with no records', async () => {
 			const store = memoryHistory();
 			await store.append({ topic: 'a', data: '1', session: 's1' });
-			expect(await store.subscriptions('s1')).toEqual([]);
+			expect(await store.cursorRecords('s1')).toEqual([]);
 			// Reading does not create a session: unknown ids cannot grow memory.
 			await store.read({ session: 'ghost', cursors: [everything('a')], limit: 10 });
-			expect(await store.subscriptions('ghost')).toBeNull();
+			expect(await store.cursorRecords('ghost')).toBeNull();
 			expect((await store.stats()).sessions).toBe(1);
 		});
 	});
@@ -207,7 +207,7 @@ describe('memoryHistory', () => {
 			// A third session pushes out s1 (the idlest) and its 3 events.
 			clock.time += 1;
 			await store.append({ topic: 'a', data: '1', session: 's3' });
-			expect(await store.subscriptions('s1')).toBeNull();
+			expect(await store.cursorRecords('s1')).toBeNull();
 			expect(await events()).toBe(8);
 			// s2 and s3 idle past their TTL (5 s) but their events are younger than maxAgeMs.
 			clock.time += 6_000;

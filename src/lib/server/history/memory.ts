@@ -1,17 +1,17 @@
-import { formatEventId } from '../wire.js';
+import { formatEventId } from '../wire/index.js';
 import { checkIdempotencyKey, positiveInteger, resolveBounds } from './bounds.js';
 import { newEpoch } from './epoch.js';
 import { RingBuffer } from './ring-buffer.js';
 import {
 	type AppendedEvent,
 	type AppendInput,
+	type CursorRecord,
 	type HistoryStats,
 	type HistoryStore,
 	MAX_ENDED_RECORDS,
 	type ReadQuery,
 	type ReadResult,
 	type StoredEvent,
-	type SubscriptionRecord,
 	type TopicCursor,
 } from './store.js';
 
@@ -108,7 +108,7 @@ class EventLog {
 interface Session {
 	/** Its own events; made by the first one (most sessions only ever get broadcasts). */
 	log: EventLog | undefined;
-	records: SubscriptionRecord[];
+	records: CursorRecord[];
 	lastActive: number;
 	/**
 	 * How far forgotten sessions' own events reached when this one was made: an earlier session
@@ -370,7 +370,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			return { events, expired };
 		},
 
-		async setSubscription(sessionId: string, record: SubscriptionRecord) {
+		async setCursorRecord(sessionId: string, record: CursorRecord) {
 			const session = touch(sessionId, true) as Session;
 			// A new array of exactly its length: one pushed onto grows to 17 slots, and there is
 			// one of these per session.
@@ -389,7 +389,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			session.records = records;
 		},
 
-		async subscriptions(sessionId: string) {
+		async cursorRecords(sessionId: string) {
 			const session = touch(sessionId, false);
 			return session ? session.records.map((record) => ({ ...record })) : null;
 		},

@@ -4,7 +4,7 @@
  * share a store share one history.
  */
 
-/** Ended subscription records a store keeps per session, beyond the open ones. */
+/** Ended cursor records a store keeps per session, beyond the open ones. */
 export const MAX_ENDED_RECORDS = 32;
 
 /** An event as the history keeps it. */
@@ -75,10 +75,10 @@ export interface ReadResult {
 }
 
 /**
- * One connection's subscription, kept so that a later reconnect of the same session can tell
- * which of its topics are new to it (topic safety).
+ * A cursor record: what one stream carried and the positions it covered, kept so that a later
+ * reconnect of the same session can tell which of its topics are new to it (topic safety).
  */
-export interface SubscriptionRecord {
+export interface CursorRecord {
 	/** Unique per connection. */
 	connection: string;
 	/** The id the client named itself with (`SSEClient` does), when it did. */
@@ -135,10 +135,10 @@ export interface HistoryStore {
 	append(input: AppendInput): Promise<AppendedEvent>;
 	/** Retained events of the given topics and session, merged in `seq` order. */
 	read(query: ReadQuery): Promise<ReadResult>;
-	/** Adds or replaces (by `connection`) a subscription record of `session`, creating the session. */
-	setSubscription(session: string, record: SubscriptionRecord): Promise<void>;
-	/** The session's subscription records, or `null` for a session the store does not know. */
-	subscriptions(session: string): Promise<SubscriptionRecord[] | null>;
+	/** Adds or replaces (by `connection`) a cursor record of `session`, creating the session. */
+	setCursorRecord(session: string, record: CursorRecord): Promise<void>;
+	/** The session's cursor records, or `null` for a session the store does not know. */
+	cursorRecords(session: string): Promise<CursorRecord[] | null>;
 	stats(): Promise<HistoryStats>;
 	/**
 	 * The live feed of a store shared by several processes: every event appended by any of them,
@@ -149,7 +149,42 @@ export interface HistoryStore {
 	 * Resolves, once listening, to the function that stops it. A store private to one process
 	 * leaves it out.
 	 */
-	subscribe?(handlers: LiveHandlers): Promise<() => Promise<void>>;
+	listen?(handlers: LiveHandlers): Promise<() => Promise<void>>;
 	/** Frees timers and connections. */
 	close(): Promise<void>;
+}
+
+/** The seed's name for a `CursorRecord`. */
+export type SubscriptionRecord = CursorRecord;
+
+/**
+ * A store written against the seed's method names: `setSubscription` and `subscriptions` for the
+ * cursor records, `subscribe` for the live feed.
+ */
+export type SeedHistoryStore = Omit<
+	HistoryStore,
+	'setCursorRecord' | 'cursorRecords' | 'listen'
+> & {
+	setSubscription(session: string, record: CursorRecord): Promise<void>;
+	subscriptions(session: string): Promise<CursorRecord[] | null>;
+	subscribe?(handlers: LiveHandlers): Promise<() => Promise<void>>;
+};
+
+/** `store` as a `HistoryStore`: one with the seed's method names is read through the current ones. */
+export function currentStore(store: HistoryStore | SeedHistoryStore): HistoryStore {
+	if ('setCursorRecord' in store) return store;
+	const seed = store;
+	return {
+		epoch: () => seed.epoch(),
+		head: () => seed.head(),
+		append: (input) => seed.append(input),
+		read: (query) => seed.read(query),
+		setCursorRecord: (session, record) => seed.setSubscription(session, record),
+		cursorRecords: (session) => seed.subscriptions(session),
+		stats: () => seed.stats(),
+		listen:
+			seed.subscribe &&
+			((handlers) => (seed.subscribe as NonNullable<typeof seed.subscribe>)(handlers)),
+		close: () => seed.close(),
+	};
 }

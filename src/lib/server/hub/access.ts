@@ -1,7 +1,7 @@
 // Who a request comes from, and which of its topics it may stream: the 401 and 403 refusals.
 import type { RequestEvent } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
-import type { TopicMap } from '../produce-sse.js';
+import type { TopicMap } from '../transport/index.js';
 import { cookieSession } from './request.js';
 import type { SSEHubOptions } from './types.js';
 

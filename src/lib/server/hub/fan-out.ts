@@ -1,12 +1,12 @@
 // Live fan-out: a stored event to the streams that want it, written once per tick.
-import type { StoredEvent } from '../history/store.js';
-import { joinFrames } from './frames.js';
-import type { SubscriberRegistry } from './registry.js';
-import type { Subscriber } from './subscriber.js';
+import type { StoredEvent } from '../history/index.js';
+import { joinFrames } from '../wire/index.js';
+import type { OpenStreams } from './open-streams.js';
+import type { HubStream } from './stream.js';
 
 /** One write per stream: the same events for all, or a selection for each. */
 interface Job {
-	targets: readonly Subscriber[];
+	targets: readonly HubStream[];
 	/** One entry shared by every target, or one per target. */
 	selections: ReadonlyArray<readonly StoredEvent[]>;
 	chunks: readonly Uint8Array[];
@@ -30,7 +30,7 @@ export const STREAMS_PER_TURN = 2048;
  * publisher gets bigger chunks rather than a growing queue.
  */
 export class FanOut {
-	readonly #registry: SubscriberRegistry;
+	readonly #streams: OpenStreams;
 	/** Events not written yet, in the order they came. */
 	#tick: StoredEvent[] = [];
 	/** Whether every event of `#tick` goes to the same streams, in ascending `seq`. */
@@ -39,8 +39,8 @@ export class FanOut {
 	/** The write going round the streams; the next waits for it, so order holds per stream. */
 	#job: Job | undefined;
 
-	constructor(registry: SubscriberRegistry) {
-		this.#registry = registry;
+	constructor(streams: OpenStreams) {
+		this.#streams = streams;
 	}
 
 	/** Hands a stored event to the streams that want it (after this tick). */
@@ -80,13 +80,13 @@ export class FanOut {
 	 */
 	#forAudience(events: StoredEvent[]): Job {
 		const first = events[0] as StoredEvent;
-		const targets = [...this.#registry.targetsOf(first)];
+		const targets = [...this.#streams.targetsOf(first)];
 		return {
 			// A session's event reaches its streams that listen to the topic, not all of them.
 			targets:
 				first.session === undefined
 					? targets
-					: targets.filter((subscriber) => subscriber.topics.includes(first.topic)),
+					: targets.filter((stream) => stream.topics.includes(first.topic)),
 			selections: [events],
 			chunks: [joinFrames(events)],
 			done: 0,
@@ -95,13 +95,13 @@ export class FanOut {
 
 	/** Events for several topics or sessions: each stream gets its own selection, in order. */
 	#mixed(events: StoredEvent[]): Job {
-		const selected = new Map<Subscriber, StoredEvent[]>();
+		const selected = new Map<HubStream, StoredEvent[]>();
 		for (const event of events) {
-			for (const subscriber of this.#registry.targetsOf(event)) {
-				if (!subscriber.topics.includes(event.topic)) continue;
-				const selection = selected.get(subscriber);
+			for (const stream of this.#streams.targetsOf(event)) {
+				if (!stream.topics.includes(event.topic)) continue;
+				const selection = selected.get(stream);
 				if (selection) selection.push(event);
-				else selected.set(subscriber, [event]);
+				else selected.set(stream, [event]);
 			}
 		}
 		const selections = [...selected.values()];
@@ -123,7 +123,7 @@ export class FanOut {
 		const end = Math.min(job.targets.length, job.done + STREAMS_PER_TURN);
 		for (let i = job.done; i < end; i++) {
 			const at = shared ? 0 : i;
-			(job.targets[i] as Subscriber).writeLive(
+			(job.targets[i] as HubStream).writeLive(
 				job.selections[at] as StoredEvent[],
 				job.chunks[at] as Uint8Array,
 			);

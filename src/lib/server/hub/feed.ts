@@ -1,13 +1,13 @@
 // The shared store's live feed: listening to it, and catching streams up after an interruption.
-import type { HistoryStore, StoredEvent } from '../history/store.js';
-import { encodeControl, encodePosition, formatEventId } from '../wire.js';
-import type { SubscriberRegistry } from './registry.js';
-import type { ReplayWriter } from './replay-writer.js';
-import type { Subscriber } from './subscriber.js';
+import type { HistoryStore, StoredEvent } from '../history/index.js';
+import type { ReplayWriter } from '../replay/index.js';
+import { encodeControl, encodePosition, formatEventId } from '../wire/index.js';
+import type { OpenStreams } from './open-streams.js';
+import type { HubStream } from './stream.js';
 
 export interface SharedFeedOptions {
 	store: HistoryStore;
-	registry: SubscriberRegistry;
+	streams: OpenStreams;
 	replay: ReplayWriter;
 	/** Where the feed's events go. */
 	onEvent: (stored: StoredEvent) => void;
@@ -37,7 +37,7 @@ export class SharedFeed {
 	 * Streams whose catch-up is under way (waiting for their replay included). Weak: a stream
 	 * whose replay failed never ends that wait, and must not be kept for it.
 	 */
-	readonly #catchingUp = new WeakSet<Subscriber>();
+	readonly #catchingUp = new WeakSet<HubStream>();
 
 	constructor(options: SharedFeedOptions) {
 		this.#options = options;
@@ -49,8 +49,8 @@ export class SharedFeed {
 		const { store, onEvent } = this.#options;
 		// A new attempt (an earlier one failed, so no stream was let in): the store says if in doubt.
 		this.#inDoubt = false;
-		const attempt = store.subscribe
-			? store.subscribe({
+		const attempt = store.listen
+			? store.listen({
 					onEvent,
 					onDoubt: () => this.#doubt(),
 					onResync: () => this.#resync(),
@@ -75,8 +75,8 @@ export class SharedFeed {
 	 * A stream just opened: while the feed is in doubt, its replay may end before events the
 	 * feed missed, so it is held like the others.
 	 */
-	track(subscriber: Subscriber): void {
-		if (this.#inDoubt) subscriber.holdForFeed();
+	track(stream: HubStream): void {
+		if (this.#inDoubt) stream.holdForFeed();
 	}
 
 	/** Stops listening; the feed is not listened to again. */
@@ -88,35 +88,35 @@ export class SharedFeed {
 
 	#doubt(): void {
 		this.#inDoubt = true;
-		for (const subscriber of this.#options.registry) subscriber.holdForFeed();
+		for (const stream of this.#options.streams) stream.holdForFeed();
 	}
 
 	#resync(): void {
 		this.#inDoubt = false;
 		this.#resyncs++;
 		this.#epoch = undefined;
-		for (const subscriber of this.#options.registry) {
-			if (subscriber.heldByFeed && !this.#catchingUp.has(subscriber)) {
-				this.#catchingUp.add(subscriber);
-				void this.#settle(subscriber).finally(() => this.#catchingUp.delete(subscriber));
+		for (const stream of this.#options.streams) {
+			if (stream.heldByFeed && !this.#catchingUp.has(stream)) {
+				this.#catchingUp.add(stream);
+				void this.#settle(stream).finally(() => this.#catchingUp.delete(stream));
 			}
 		}
 	}
 
 	/** Catches a held stream up once its replay is written, then lets its live events through. */
-	async #settle(subscriber: Subscriber): Promise<void> {
-		const { connection } = subscriber;
+	async #settle(stream: HubStream): Promise<void> {
+		const { connection } = stream;
 		try {
-			await subscriber.replayed();
+			await stream.replayed();
 			// Until a catch-up ran with no doubt since it began: one that a new doubt overtook may
 			// have read before what that doubt missed. (Still in doubt: the next resync settles it.)
 			while (!this.#inDoubt && !connection.closed) {
 				const resync = this.#resyncs;
 				this.#epoch ??= this.#options.store.epoch();
 				const epoch = await this.#epoch;
-				if (!(await this.#catchUp(subscriber, epoch))) return;
+				if (!(await this.#catchUp(stream, epoch))) return;
 				if (resync === this.#resyncs && !this.#inDoubt) {
-					subscriber.releaseFeedHold();
+					stream.releaseFeedHold();
 					return;
 				}
 			}
@@ -127,31 +127,29 @@ export class SharedFeed {
 	}
 
 	/**
-	 * Writes what `subscriber` missed while the feed was in doubt; whether its connection is
+	 * Writes what `stream` missed while the feed was in doubt; whether its connection is
 	 * still open.
 	 */
-	async #catchUp(subscriber: Subscriber, epoch: string): Promise<boolean> {
-		const { registration } = subscriber;
-		if (subscriber.connection.closed) return false;
+	async #catchUp(stream: HubStream, epoch: string): Promise<boolean> {
+		const { registration } = stream;
+		if (stream.connection.closed) return false;
 		if (registration.epoch !== epoch) {
 			// A new lifetime (Redis restarted empty): the stream's `seq` counts in the old one, its
-			// subscription record is gone, and so is whatever the feed had not delivered before the
+			// cursor record is gone, and so is whatever the feed had not delivered before the
 			// failure. Announce the gap, register again, then send the new epoch from its start.
 			// (All of the new epoch goes out: no topic of it is partial, `added` or not.)
 			Object.assign(registration, { epoch, position: 0, added: [] });
-			subscriber.lastSeq = 0;
-			const topics = subscriber.topics;
+			stream.lastSeq = 0;
+			const topics = stream.topics;
 			// The new epoch's start as the stream's position: a drop before its first event resumes
 			// from there, not from an id of the old epoch (which would be a second gap).
 			const start = encodePosition(formatEventId(epoch, 0));
-			subscriber.connection.write(
-				`${encodeControl('sse:gap', { reason: 'epoch', topics })}${start}`,
-			);
+			stream.connection.write(`${encodeControl('sse:gap', { reason: 'epoch', topics })}${start}`);
 			const { connection, client } = registration;
 			const record = { connection, client, topics, added: [], from: 0, to: null };
-			await this.#options.store.setSubscription(subscriber.session, record);
+			await this.#options.store.setCursorRecord(stream.session, record);
 		}
-		const cursors = subscriber.topics.map((topic) => ({ topic, after: subscriber.lastSeq }));
-		return (await this.#options.replay.writeHistory(subscriber, cursors)) !== null;
+		const cursors = stream.topics.map((topic) => ({ topic, after: stream.lastSeq }));
+		return (await this.#options.replay.writeHistory(stream, cursors)) !== null;
 	}
 }

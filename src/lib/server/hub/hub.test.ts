@@ -6,7 +6,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestEvent } from '../../../../tests/helpers/hub-server.js';
-import { memoryHistory } from '../history/memory.js';
+import { memoryHistory } from '../history/index.js';
 import { STREAMS_PER_TURN } from './fan-out.js';
 import { createSSEHub } from './hub.js';
 import type { SSEHub } from './types.js';

@@ -1,23 +1,20 @@
 // createSSEHub: the hub's parts put together, and the flow from a request to an open stream.
 import type { RequestEvent } from '@sveltejs/kit';
-import type { SSEConnection } from '../connection.js';
-import { SSEHubError, SSEValidationError } from '../errors.js';
-import { idempotencyKeyProblem } from '../history/bounds.js';
-import { memoryHistory } from '../history/memory.js';
-import type { AppendedEvent } from '../history/store.js';
-import { produceSSE, type TopicMap } from '../produce-sse.js';
-import { planReplay, type ReplayPlan } from '../replay.js';
-import { closeOnShutdown } from '../shutdown.js';
-import { serializeData, topicNameProblem } from '../wire.js';
+import { SSEConfigError, SSEHubError, SSEValidationError } from '../errors.js';
+import type { AppendedEvent } from '../history/index.js';
+import { currentStore, idempotencyKeyProblem, memoryHistory } from '../history/index.js';
+import { planReplay, type ReplayPlan, ReplayWriter } from '../replay/index.js';
+import type { SSEConnection } from '../transport/index.js';
+import { closeOnShutdown, produceSSE, type TopicMap } from '../transport/index.js';
+import { serializeData, topicNameProblem } from '../wire/index.js';
 import { authorizeTopics, resolveSession, sessionOf } from './access.js';
 import { FanOut } from './fan-out.js';
 import { SharedFeed } from './feed.js';
+import { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
-import { SubscriberRegistry } from './registry.js';
-import { ReplayWriter } from './replay-writer.js';
 import { clientOf, parseTopics, resumePosition } from './request.js';
 import { sessionHandle } from './session-handle.js';
-import { type Registration, Subscriber } from './subscriber.js';
+import { HubStream, type Registration } from './stream.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
@@ -40,24 +37,30 @@ export function createSSEHub<Topics extends TopicMap>(
 	for (const topic of declared) {
 		const problem = topicNameProblem(topic);
 		if (problem)
-			throw new TypeError(`createSSEHub: topic ${JSON.stringify(topic)} is invalid: ${problem}.`);
+			throw new SSEConfigError(
+				`createSSEHub: topic ${JSON.stringify(topic)} is invalid: ${problem}.`,
+			);
 	}
-	if (declared.size === 0) throw new TypeError('createSSEHub: declare at least one topic.');
+	if (declared.size === 0) throw new SSEConfigError('createSSEHub: declare at least one topic.');
 
 	const ownsStore = !options.history;
-	const store = options.history ?? memoryHistory();
+	const store = options.history ? currentStore(options.history) : memoryHistory();
 	const limits = options.limits ?? {};
+	const stream = options.stream ?? {};
+	const keepAliveMs = stream.keepAliveMs ?? limits.keepAliveMs;
+	const retryMs = stream.retryMs ?? limits.retryMs;
+	const replayPageSize = stream.replayPageSize ?? limits.replayPageSize;
 	const maxTopics = limits.maxTopics ?? 32;
 	const maxConnections = limits.maxConnectionsPerSession ?? 32;
 	const onError = options.onError ?? ((error) => console.error('[svelte-sse-kit]', error));
 
-	const registry = new SubscriberRegistry();
+	const streams = new OpenStreams();
 	let closed = false;
 	const stopShutdownHook =
 		options.closeOnSignals === false
 			? () => {}
 			: closeOnShutdown(
-					() => registry.closeAll(),
+					() => streams.closeAll(),
 					// The server has closed: the store's connections (Redis) would keep the process up.
 					() => {
 						close()
@@ -65,26 +68,26 @@ export function createSSEHub<Topics extends TopicMap>(
 							.catch(onError);
 					},
 				);
-	const replay = new ReplayWriter(store, limits.replayPageSize);
-	const fanOut = new FanOut(registry);
-	const feed = new SharedFeed({ store, registry, replay, onEvent: fanOut.deliver, onError });
+	const replay = new ReplayWriter(store, replayPageSize);
+	const fanOut = new FanOut(streams);
+	const feed = new SharedFeed({ store, streams, replay, onEvent: fanOut.deliver, onError });
 
-	/** What ends a stream's membership: it leaves the registry and its record is closed. */
-	function untrackOnClose(subscriber: Subscriber) {
-		// Its own scope, so that an open stream holds only its subscriber (not its replay plan).
+	/** What ends a stream's membership: it leaves the open streams and its record is closed. */
+	function untrackOnClose(stream: HubStream) {
+		// Its own scope, so that an open stream holds only its HubStream (not its replay plan).
 		return () => {
-			const { registration } = subscriber;
-			registry.remove(subscriber);
-			registry.release(subscriber.session);
+			const { registration } = stream;
+			streams.remove(stream);
+			streams.release(stream.session);
 			const record = {
 				connection: registration.connection,
 				client: registration.client,
-				topics: subscriber.topics,
+				topics: stream.topics,
 				added: registration.added,
 				from: registration.position,
-				to: Math.max(subscriber.lastSeq, registration.position),
+				to: Math.max(stream.lastSeq, registration.position),
 			};
-			store.setSubscription(subscriber.session, record).catch(onError);
+			store.setCursorRecord(stream.session, record).catch(onError);
 		};
 	}
 
@@ -103,19 +106,19 @@ export function createSSEHub<Topics extends TopicMap>(
 	) {
 		return produceSSE<Topics>(
 			(_emit, connection: SSEConnection) => {
-				const subscriber = new Subscriber(session, topics, connection, registration);
-				registry.add(subscriber);
-				feed.track(subscriber);
-				replay.stream(subscriber, plan).catch((error: unknown) => {
+				const stream = new HubStream(session, topics, connection, registration);
+				streams.add(stream);
+				feed.track(stream);
+				replay.writeStart(stream, plan).catch((error: unknown) => {
 					onError(error);
 					connection.abort('error');
 				});
-				return untrackOnClose(subscriber);
+				return untrackOnClose(stream);
 			},
 			{
 				signal,
-				keepAliveMs: limits.keepAliveMs,
-				retryMs: limits.retryMs,
+				keepAliveMs,
+				retryMs,
 				maxBufferedBytes: limits.maxBufferedBytes,
 				onSlowConsumer: slowConsumerHook(session),
 			},
@@ -132,7 +135,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		const session = await resolveSession(options, event);
 		const topics = await authorizeTopics(options, event, session, requested);
 
-		const open_ = registry.openCount(session);
+		const open_ = streams.openCount(session);
 		if (open_ >= maxConnections) {
 			throw new SSEHubError(
 				'too_many_connections',
@@ -140,7 +143,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				`This session already has ${open_} open event streams (the limit is ${maxConnections}); close one or retry later.`,
 			);
 		}
-		registry.reserve(session);
+		streams.reserve(session);
 		try {
 			await feed.untilListening();
 			const plan = await planReplay({
@@ -167,15 +170,15 @@ export function createSSEHub<Topics extends TopicMap>(
 				from: plan.position,
 				to: null,
 			};
-			await store.setSubscription(session, record);
+			await store.setCursorRecord(session, record);
 			if (closed) {
 				// Closed while the record was written: no stream may outlive the hub.
-				store.setSubscription(session, { ...record, to: plan.position }).catch(onError);
+				store.setCursorRecord(session, { ...record, to: plan.position }).catch(onError);
 				throw shuttingDown();
 			}
 			return open(session, topics, plan, event.request.signal, registration);
 		} catch (cause) {
-			registry.release(session);
+			streams.release(session);
 			if (cause instanceof SSEHubError) throw cause;
 			throw new SSEHubError(
 				'history_unavailable',
@@ -191,7 +194,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		if (closed) return;
 		closed = true;
 		stopShutdownHook();
-		registry.closeAll();
+		streams.closeAll();
 		await feed.stop();
 		if (ownsStore) await store.close();
 	}
@@ -264,20 +267,20 @@ export function createSSEHub<Topics extends TopicMap>(
 				);
 			}
 			// A duplicate went out when it was first stored; a shared store's feed brings none.
-			if (!store.subscribe && !stored.duplicate) fanOut.deliver(stored);
+			if (!store.listen && !stored.duplicate) fanOut.deliver(stored);
 			return stored.id;
 		},
 
 		sessionOf: (event) => sessionOf(options, event),
 
 		disconnect(session) {
-			return registry.closeSession(session);
+			return streams.closeSession(session);
 		},
 
 		async stats() {
 			const history = await store.stats();
 			return {
-				connections: registry.size,
+				connections: streams.size,
 				sessions: history.sessions,
 				events: history.events,
 				epoch: history.epoch,

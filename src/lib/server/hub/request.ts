@@ -1,6 +1,6 @@
 import type { Cookies } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
-import { topicNameProblem } from '../wire.js';
+import { topicNameProblem } from '../wire/index.js';
 import { randomId } from './random-id.js';
 
 /** Reads `?topics=a&topics=b` and checks it against the declared topics. */

@@ -1,6 +1,6 @@
 // hub.handle: the session cookie minted on the page request, before any stream opens.
 import type { Handle } from '@sveltejs/kit';
-import type { TopicMap } from '../produce-sse.js';
+import type { TopicMap } from '../transport/index.js';
 import { cookieSession } from './request.js';
 import type { SSEHubOptions } from './types.js';
 

@@ -1,8 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Handle, RequestEvent, RequestHandler } from '@sveltejs/kit';
-import type { HistoryStore } from '../history/store.js';
-import type { TopicMap } from '../produce-sse.js';
-import type { NewTopicHistory } from '../replay.js';
+import type { HistoryStore, SeedHistoryStore } from '../history/index.js';
+import type { NewTopicHistory } from '../replay/index.js';
+import type { TopicMap } from '../transport/index.js';
 import type { SessionCookieOptions } from './request.js';
 
 /** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
@@ -17,6 +17,16 @@ export interface HubLimits {
 	retryAfterSeconds?: number;
 	/** Unread bytes per client before it is dropped as a slow consumer. @default 4 MiB */
 	maxBufferedBytes?: number;
+	/** @deprecated Set `stream.keepAliveMs`; this one is read when that is not set. */
+	keepAliveMs?: number;
+	/** @deprecated Set `stream.retryMs`; this one is read when that is not set. */
+	retryMs?: number;
+	/** @deprecated Set `stream.replayPageSize`; this one is read when that is not set. */
+	replayPageSize?: number;
+}
+
+/** How the hub's streams behave (timings and pacing, not limits). */
+export interface HubStreamOptions {
 	/** Keep-alive comment interval; 0 turns them off. @default 15000 */
 	keepAliveMs?: number;
 	/** The `retry:` hint for the browser's own reconnects. @default 3000 */
@@ -29,7 +39,7 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 	/** Every topic this hub serves; requests for others get 400. */
 	topics: readonly (keyof Topics & string)[];
 	/** Where history lives. @default memoryHistory() */
-	history?: HistoryStore;
+	history?: HistoryStore | SeedHistoryStore;
 	/**
 	 * Who the client is: return a stable id (e.g. `event.locals.user.id`), or `null` to refuse
 	 * with 401. By default a random id in an httpOnly cookie (see `cookie`).
@@ -48,6 +58,7 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 	/** What a topic new to a client gets on connect. @default 'all' */
 	newTopicHistory?: NewTopicHistory;
 	limits?: HubLimits;
+	stream?: HubStreamOptions;
 	/**
 	 * End every stream on SIGTERM/SIGINT, so servers that drain connections exit at once; then, on
 	 * adapter-node's `sveltekit:shutdown` (its server has closed), close the hub and its history

@@ -1,0 +1,13 @@
+// The hub layer: `createSSEHub`, from a request to an open stream, and from `publish` to every stream.
+export { createSSEHub } from './hub.js';
+export type { SessionCookieOptions } from './request.js';
+export type { SSESessionLocals } from './session-handle.js';
+export type {
+	AuthorizeResult,
+	HubLimits,
+	HubStats,
+	HubStreamOptions,
+	PublishOptions,
+	SSEHub,
+	SSEHubOptions,
+} from './types.js';

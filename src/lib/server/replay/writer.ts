@@ -1,0 +1,94 @@
+// Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
+import type { HistoryStore, StoredEvent, TopicCursor } from '../history/index.js';
+import type { SSEConnection } from '../transport/index.js';
+import { encodeControl, encodePosition, encodeStored, formatEventId } from '../wire/index.js';
+import { replayMissedMessages } from './missed.js';
+import type { ReplayPlan } from './plan.js';
+
+/** The open stream a replay is written into (the hub's `HubStream`). */
+export interface ReplayTarget {
+	readonly session: string;
+	readonly connection: SSEConnection;
+	/** The highest `seq` written; anything at or below it was already sent. */
+	lastSeq: number;
+	/** Writes the events not sent yet as one chunk; returns how many it wrote. */
+	sendAll(events: readonly StoredEvent[]): number;
+	/** The replay is written: what was held back goes out, then live events. */
+	goLive(): void;
+}
+
+/** Bytes of frames per replay write: well under the stream's high-water mark, so pacing holds. */
+const SLICE_BYTES = 16 * 1024;
+
+/** Cuts a page into runs of about `SLICE_BYTES` of frames. */
+function* slices(events: readonly StoredEvent[]): Generator<StoredEvent[]> {
+	let slice: StoredEvent[] = [];
+	let bytes = 0;
+	for (const event of events) {
+		slice.push(event);
+		bytes += encodeStored(event).length;
+		if (bytes >= SLICE_BYTES) {
+			yield slice;
+			slice = [];
+			bytes = 0;
+		}
+	}
+	if (slice.length > 0) yield slice;
+}
+
+export class ReplayWriter {
+	readonly #store: HistoryStore;
+	readonly #pageSize: number | undefined;
+
+	constructor(store: HistoryStore, pageSize: number | undefined) {
+		this.#store = store;
+		this.#pageSize = pageSize;
+	}
+
+	/**
+	 * Writes what history holds for `cursors` at the client's pace (announcing an `expired` gap
+	 * first); returns how many events it sent, or `null` if the connection ended meanwhile.
+	 */
+	async writeHistory(stream: ReplayTarget, cursors: TopicCursor[]): Promise<number | null> {
+		const { connection } = stream;
+		let sent = 0;
+		let first = true;
+		for await (const page of replayMissedMessages({
+			store: this.#store,
+			session: stream.session,
+			cursors,
+			pageSize: this.#pageSize,
+		})) {
+			if (connection.closed) return null;
+			if (first && page.expired.length > 0) {
+				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
+			}
+			first = false;
+			for (const slice of slices(page.events)) {
+				// At the client's pace: a replay larger than the buffer limit must not trip it.
+				if (!connection.hasRoom) await connection.ready();
+				if (connection.closed) return null;
+				sent += stream.sendAll(slice);
+			}
+		}
+		return connection.closed ? null : sent;
+	}
+
+	/** A new stream: its position, gap notice, replay, its position again with `sse:ready`, live. */
+	async writeStart(stream: ReplayTarget, plan: ReplayPlan): Promise<void> {
+		const { connection } = stream;
+		const start = formatEventId(plan.epoch, plan.position);
+		connection.write(encodePosition(start));
+		if (plan.gap) connection.write(encodeControl('sse:gap', plan.gap));
+		const replayed = await this.writeHistory(stream, plan.cursors);
+		if (replayed === null) return;
+		// The client has everything up to its position: a catch-up (or a late live event) must not
+		// send it again when the replay had nothing newer.
+		stream.lastSeq = Math.max(stream.lastSeq, plan.position);
+		const lastEventId = formatEventId(plan.epoch, stream.lastSeq);
+		// A new topic's history can end below the position: the browser's id must not stay there.
+		const restate = replayed > 0 ? encodePosition(lastEventId) : '';
+		connection.write(`${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`);
+		stream.goLive();
+	}
+}
