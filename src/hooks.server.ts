@@ -1,14 +1,2 @@
-import type { Handle, ServerInit } from '@sveltejs/kit';
-import { startFeeds } from '$demo/server/feeds.server.js';
-import { hub } from '$demo/server/hub.server.js';
-
-/** Once, when the server starts (not during the build): the demo's background feeds. */
-export const init: ServerInit = () => {
-	startFeeds();
-};
-
-/**
- * The session cookie on the page request, so that every stream the page opens (even several
- * at once) shares one session; the id is on `event.locals.sseSession`.
- */
-export const handle: Handle = hub.handle;
+// SvelteKit's server hooks: the demo's, from src/demo/server.
+export { handle, init } from '$demo/server/hooks.server.js';
