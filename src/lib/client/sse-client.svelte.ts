@@ -137,6 +137,22 @@ export interface SSEClientOptions<Topics extends TopicMap> {
 	onError?: (error: SSEClientError) => void;
 	/** History could not cover this client's position: refetch the state you show. */
 	onGap?: (gap: SSEGap) => void;
+	/**
+	 * Share one stream with the other tabs of this browser that use the same endpoint (and
+	 * `withCredentials`): one tab holds the `EventSource` for the topics all of them want and
+	 * passes its events on. Needs the Web Locks API and `BroadcastChannel` (a secure context);
+	 * without them, or with `false`, each tab connects on its own.
+	 * @default true
+	 */
+	share?: boolean;
+}
+
+/** How a client shares its stream with the other tabs; `null` when it has a stream of its own. */
+export interface SSESharing {
+	/** Whether this tab holds the shared `EventSource`. */
+	leader: boolean;
+	/** Clients sharing the stream, this one included (one per tab that uses the endpoint). */
+	tabs: number;
 }
 
 const CLOSED = 2;
@@ -160,6 +176,158 @@ function newClientId(): string {
 
 type AnyHandler = TopicHandler<unknown>;
 
+/** An error as the leader tab tells it to the others (an Error does not cross a channel whole). */
+interface TabError {
+	code: SSEClientErrorCode;
+	message: string;
+	status?: number;
+}
+
+/** What the tabs sharing one stream tell each other. */
+type TabMessage =
+	/**
+	 * A client's topics, and what it needs the next stream to replay for it: everything after
+	 * `since` (a tab back from the back/forward cache), the history of `history` (topics new to it).
+	 */
+	| { t: 'join'; member: string; topics: string[]; since: string | null; history: string[] }
+	| { t: 'leave'; member: string }
+	/** A new leader asks every client to join again. */
+	| { t: 'who' }
+	/** The leader opened a stream (from `start`) that replays what these clients asked for. */
+	| { t: 'opened'; served: string[]; start: string | null }
+	| { t: 'event'; topic: string; id: string; data: string }
+	| { t: 'gap'; data: string }
+	| { t: 'ready'; data: string }
+	| {
+			t: 'state';
+			/** The member holding the stream. */
+			leader: string;
+			status: SSEStatus;
+			replaying: boolean;
+			error: TabError | null;
+			/** The `client` id the shared stream names itself with; a next leader keeps it. */
+			client: string;
+			tabs: number;
+	  };
+
+type Join = Extract<TabMessage, { t: 'join' }>;
+
+/** What a tab group needs from the client that joined it. */
+interface TabMember {
+	/** This client's join message as it stands. */
+	describe(): Join;
+	/** This client holds the lock now: it opens the shared stream. */
+	lead(): void;
+	/** Every message of the other clients (the group keeps the member table itself). */
+	receive(message: TabMessage): void;
+}
+
+/**
+ * The clients of one endpoint across the tabs of a browser: a `BroadcastChannel` to talk, and a
+ * Web Lock to choose the leader. The browser releases a lock when its tab closes or crashes, so
+ * the next waiting client takes over; every client keeps the member table, so it knows the
+ * topics to open with.
+ */
+class TabGroup {
+	readonly id = newClientId();
+	readonly #name: string;
+	readonly #member: TabMember;
+	readonly #channel: BroadcastChannel;
+	/** The other clients' joins, by member id. */
+	readonly members = new Map<string, Join>();
+	leading = false;
+	/** Resolves the held lock (gives it up). */
+	#release: (() => void) | undefined;
+	/** Withdraws the pending lock request: a pending one keeps a page out of the bfcache too. */
+	#withdraw: AbortController | undefined;
+	#left = false;
+
+	constructor(name: string, member: TabMember) {
+		this.#name = name;
+		this.#member = member;
+		this.#channel = new BroadcastChannel(name);
+		this.#channel.onmessage = (event: MessageEvent<TabMessage>) => this.#onMessage(event.data);
+	}
+
+	/** Says who it is, and queues for the lock. */
+	start(): void {
+		this.post(this.#member.describe());
+		this.#requestLock();
+	}
+
+	post(message: TabMessage): void {
+		if (!this.#left) this.#channel.postMessage(message);
+	}
+
+	/** Every member's topics and this client's, without repeats. */
+	union(own: readonly string[]): string[] {
+		const topics = new Set(own);
+		for (const join of this.members.values()) for (const topic of join.topics) topics.add(topic);
+		return [...topics];
+	}
+
+	/** Leaves for good: gives up the lock (or the request for it) and the channel. */
+	leave(): void {
+		if (this.#left) return;
+		this.post({ t: 'leave', member: this.id });
+		this.#left = true;
+		this.#withdraw?.abort();
+		this.#release?.();
+		this.leading = false;
+		this.#channel.close();
+	}
+
+	#requestLock(): void {
+		const withdraw = new AbortController();
+		this.#withdraw = withdraw;
+		navigator.locks
+			.request(this.#name, { signal: withdraw.signal }, () => {
+				if (this.#left) return undefined;
+				this.#withdraw = undefined;
+				this.leading = true;
+				return new Promise<void>((resolve) => {
+					this.#release = resolve;
+					this.#member.lead();
+				});
+			})
+			.catch(() => {}); // withdrawn (an AbortError): nothing to do
+	}
+
+	#onMessage(message: TabMessage): void {
+		if (message.t === 'join') this.members.set(message.member, message);
+		else if (message.t === 'leave') this.members.delete(message.member);
+		else if (message.t === 'who') this.post(this.#member.describe());
+		this.#member.receive(message);
+	}
+}
+
+/** The lock and channel name of an endpoint's shared stream: one per URL and credentials mode. */
+function groupName(url: string, withCredentials: boolean): string {
+	return `svelte-sse-kit ${new URL(url, location.href).href} ${withCredentials ? 'credentials' : 'anonymous'}`;
+}
+
+/**
+ * The older of two hub positions of one epoch (`null`: none yet, so the other); `undefined`
+ * when they are of different epochs and do not compare.
+ */
+function olderPosition(a: string | null, b: string): string | null | undefined {
+	if (a === null) return b;
+	const x = EVENT_ID.exec(a);
+	const y = EVENT_ID.exec(b);
+	if (!x || !y || x[1] !== y[1]) return undefined;
+	return Number(y[2]) < Number(x[2]) ? b : a;
+}
+
+/** Whether this browser can share a stream across tabs. */
+function canShare(): boolean {
+	return (
+		typeof BroadcastChannel === 'function' &&
+		typeof navigator !== 'undefined' &&
+		typeof navigator.locks?.request === 'function' &&
+		typeof location !== 'undefined'
+	);
+}
+
 /** A Svelte 5 runes client for one multi-topic SSE endpoint. */
 export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#status = $state<SSEStatus>('idle');
@@ -168,9 +336,28 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#topicCounters = $state<Partial<Record<keyof Topics & string, number>>>({});
 	#topics = $state<(keyof Topics & string)[]>([]);
 	#replaying = $state(false);
+	#sharing = $state<SSESharing | null>(null);
 
 	readonly #url: string;
 	readonly #clientId = newClientId();
+	/** The id the stream names itself with: this client's, or the shared stream's (kept across leaders). */
+	#streamClient = this.#clientId;
+	/** The tabs this client shares a stream with, while it does. */
+	#group: TabGroup | null = null;
+	/** The member holding the shared stream, as its last state message said. */
+	#leader: string | null = null;
+	/** What this client needs the next shared stream to replay for it (see the `join` message). */
+	#needs: { since: string | null; history: string[] } | null = null;
+	/**
+	 * Events that wait for the stream that replays them: those of topics new to this client, or
+	 * all of them until a rejoin is served. Delivered now, they would make the replay's older
+	 * events look like duplicates.
+	 */
+	#held: Set<string> | 'all' | null = null;
+	/** The topics the current stream was opened with (as leader: every member's). */
+	#streamTopics: readonly string[] = [];
+	/** The page is in the back/forward cache or frozen: the stream waits until it is back. */
+	#suspended = false;
 	readonly #options: SSEClientOptions<Topics>;
 	readonly #listeners = new Map<string, Set<AnyHandler>>();
 	#source: EventSourceLike | null = null;
@@ -254,21 +441,37 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		return this.#replaying;
 	}
 
+	/** Whether this client shares its stream with other tabs, and which holds it; `null` if not. */
+	get sharing(): SSESharing | null {
+		return this.#sharing;
+	}
+
 	/** Opens the connection (again), resuming from `lastEventID`. */
 	connect(): void {
 		this.#stopped = false;
 		this.#attempt = 0;
-		if (typeof window !== 'undefined') window.addEventListener('online', this.#onOnline);
-		this.#open();
+		this.#suspended = false;
+		if (typeof window !== 'undefined') {
+			window.addEventListener('online', this.#onOnline);
+			window.addEventListener('pagehide', this.#onPageHide);
+			window.addEventListener('pageshow', this.#onPageShow);
+			document.addEventListener('freeze', this.#onPageHide);
+			document.addEventListener('resume', this.#onPageBack);
+		}
+		this.#start();
 	}
 
 	/** Closes the connection; nothing reconnects until `connect()` is called. */
 	close(): void {
 		this.#stopped = true;
-		clearTimeout(this.#retryTimer);
-		this.#retryTimer = undefined;
-		if (typeof window !== 'undefined') window.removeEventListener('online', this.#onOnline);
-		this.#closeSource();
+		if (typeof window !== 'undefined') {
+			window.removeEventListener('online', this.#onOnline);
+			window.removeEventListener('pagehide', this.#onPageHide);
+			window.removeEventListener('pageshow', this.#onPageShow);
+			document.removeEventListener('freeze', this.#onPageHide);
+			document.removeEventListener('resume', this.#onPageBack);
+		}
+		this.#disconnect();
 		this.#status = 'idle';
 		this.#replaying = false;
 	}
@@ -289,7 +492,21 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		for (const topic of change.removeTopics ?? []) next.delete(topic);
 		if (next.size === current.length && current.every((topic) => next.has(topic))) return;
 		this.#topics = [...next];
-		if (!this.#stopped) this.#open();
+		if (this.#stopped || this.#suspended) return;
+		const group = this.#group;
+		if (!group) {
+			this.#open();
+			return;
+		}
+		// Shared: the new topics' history comes with the next stream, for this client only.
+		const added = [...next].filter((topic) => !current.includes(topic));
+		if (added.length > 0) {
+			const needs = this.#needs ?? { since: null, history: [] };
+			this.#needs = { since: needs.since, history: [...needs.history, ...added] };
+			if (this.#held !== 'all') this.#held = new Set([...(this.#held ?? []), ...added]);
+		}
+		if (group.leading) this.#open();
+		else group.post(this.#joinMessage(group));
 	}
 
 	/** Listens to a topic (subscribed or not yet); returns the function that stops listening. */
@@ -322,6 +539,104 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		this.#source = null;
 	}
 
+	/** A stream of its own, or a place among the tabs that share one. */
+	#start(): void {
+		this.#disconnect();
+		if (this.#options.share !== false && canShare()) this.#join();
+		else this.#open();
+	}
+
+	/** Ends this client's part: its own stream, or its place in the tab group. */
+	#disconnect(): void {
+		clearTimeout(this.#retryTimer);
+		this.#retryTimer = undefined;
+		this.#closeSource();
+		const group = this.#group;
+		if (!group) return;
+		if (group.leading) {
+			// The others show `connecting` until the next leader has opened the stream again.
+			this.#status = 'connecting';
+			this.#broadcastState();
+		}
+		group.leave();
+		this.#group = null;
+		this.#sharing = null;
+		this.#leader = null;
+		this.#needs = null;
+		this.#held = null;
+	}
+
+	/** Joins the tabs of this endpoint; whichever holds the lock opens the stream for all. */
+	#join(): void {
+		const position = untrack(() => this.#lastEventID);
+		const topics = untrack(() => this.#topics);
+		// Back with a position (bfcache, reconnect): what came after it. Fresh: each topic's history.
+		this.#needs = { since: position, history: position ? [] : [...topics] };
+		this.#held = 'all';
+		this.#status = 'connecting';
+		this.#replaying = true;
+		const group: TabGroup = new TabGroup(
+			groupName(this.#url, this.#options.withCredentials ?? false),
+			{
+				describe: (): Join => this.#joinMessage(group),
+				lead: () => this.#lead(group),
+				receive: (message) => this.#onTabMessage(group, message),
+			},
+		);
+		this.#group = group;
+		this.#sharing = { leader: false, tabs: 1 };
+		group.start();
+	}
+
+	#joinMessage(group: TabGroup): Join {
+		const needs = this.#needs;
+		return {
+			t: 'join',
+			member: group.id,
+			topics: [...untrack(() => this.#topics)],
+			since: needs?.since ?? null,
+			history: needs?.history ?? [],
+		};
+	}
+
+	/** This client holds the lock: it opens the stream for every member, and asks who they are. */
+	#lead(group: TabGroup): void {
+		if (this.#group !== group) return;
+		this.#log('leading the shared stream');
+		this.#open();
+		group.post({ t: 'who' });
+	}
+
+	/**
+	 * What the next stream asks for: this client's topics from its position; as the leader,
+	 * every member's topics, from the oldest position a member needs, with the history of the
+	 * topics new to one of them. `served`: the members whose needs it meets.
+	 */
+	#streamRequest(): {
+		topics: string[];
+		position: string | null;
+		history: string[];
+		served: string[];
+	} {
+		const own = untrack(() => this.#topics);
+		const position = untrack(() => this.#lastEventID);
+		const group = this.#group;
+		if (!group?.leading) return { topics: [...own], position, history: [], served: [] };
+		const history = new Set(this.#needs?.history ?? []);
+		let start = position;
+		const served = [group.id];
+		for (const join of group.members.values()) {
+			if (join.since === null && join.history.length === 0) continue;
+			served.push(join.member);
+			for (const topic of join.history) history.add(topic);
+			if (join.since === null) continue;
+			const older = olderPosition(start, join.since);
+			if (older === undefined) for (const topic of join.topics) history.add(topic);
+			else start = older;
+		}
+		return { topics: group.union(own), position: start, history: [...history], served };
+	}
+
 	#open(): void {
 		clearTimeout(this.#retryTimer);
 		this.#retryTimer = undefined;
@@ -337,11 +652,11 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			);
 			return;
 		}
-		const topics = untrack(() => this.#topics);
+		const { topics, position, history, served } = this.#streamRequest();
 		const params = new URLSearchParams();
 		for (const topic of topics) params.append('topics', topic);
-		params.set('client', this.#clientId);
-		const position = untrack(() => this.#lastEventID);
+		for (const topic of history) params.append('history', topic);
+		params.set('client', this.#group ? this.#streamClient : this.#clientId);
 		// A new EventSource cannot set Last-Event-ID itself; the server reads this instead.
 		if (position) params.set('lastEventId', position);
 		this.#sourcePosition = position ?? '';
@@ -356,8 +671,21 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		this.#log('connecting', url);
 		const source = new EventSourceImpl(url, init);
 		this.#source = source;
+		this.#streamTopics = topics;
 		this.#status = 'connecting';
 		this.#replaying = true;
+		const group = this.#group;
+		if (group) {
+			// Before any event of this stream: the members it serves stop holding theirs back.
+			for (const member of served) {
+				const join = group.members.get(member);
+				if (join) group.members.set(member, { ...join, since: null, history: [] });
+			}
+			group.post({ t: 'opened', served, start: position });
+			this.#needs = null;
+			this.#held = null;
+			this.#broadcastState();
+		}
 		const current = (handler: (event: MessageEvent) => void) => (event: MessageEvent) => {
 			if (this.#source === source) handler(event);
 		};
@@ -371,11 +699,17 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		);
 		source.addEventListener(
 			'sse:gap',
-			current((event) => this.#onGap(event)),
+			current((event) => {
+				this.#group?.post({ t: 'gap', data: event.data });
+				this.#onGap(event.data);
+			}),
 		);
 		source.addEventListener(
 			'sse:ready',
-			current((event) => this.#onReady(event)),
+			current((event) => {
+				this.#group?.post({ t: 'ready', data: event.data });
+				this.#onReady(event.data, event.lastEventId ?? '');
+			}),
 		);
 		// The spec carries `lastEventId` over to an event that has no `id:` field, so an event
 		// with the same id as the one before it on this stream had none: never a duplicate.
@@ -384,18 +718,144 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			source.addEventListener(
 				topic,
 				current((event) => {
-					const id = event.lastEventId ?? '';
-					if (id !== '') this.#sourceBehind = false; // it resumes from this id now
-					this.#receive(topic, event, id !== '' && id === this.#previousId);
-					this.#previousId = id;
+					const lastId = event.lastEventId ?? '';
+					if (lastId !== '') this.#sourceBehind = false; // it resumes from this id now
+					const id = lastId === this.#previousId ? '' : lastId;
+					this.#previousId = lastId;
+					this.#group?.post({ t: 'event', topic, id, data: event.data });
+					this.#onEvent(topic, id, event.data);
 				}),
 			);
 		}
 	}
 
+	/** An event of the stream: delivered if this client wants its topic and is not holding it. */
+	#onEvent(topic: string, id: string, data: string): void {
+		const held = this.#held;
+		if (held === 'all' || held?.has(topic)) return;
+		if (untrack(() => this.#topics).includes(topic)) this.#receive(topic, id, data);
+		else this.#pass(id);
+	}
+
+	/** Another tab's event moves the shared position along. */
+	#pass(id: string): void {
+		const match = EVENT_ID.exec(id);
+		if (!match) return;
+		const epoch = match[1] as string;
+		if (epoch !== this.#epoch) this.#enterEpoch(epoch);
+		this.#advance(Number(match[2]), id);
+	}
+
+	/** The leader tells the others how the shared stream is doing. */
+	#broadcastState(): void {
+		const group = this.#group;
+		if (!group?.leading) return;
+		const error = untrack(() => this.#error);
+		const tabs = group.members.size + 1;
+		group.post({
+			t: 'state',
+			leader: group.id,
+			status: untrack(() => this.#status),
+			replaying: untrack(() => this.#replaying),
+			error: error && { code: error.code, message: error.message, status: error.status },
+			client: this.#streamClient,
+			tabs,
+		});
+		this.#sharing = { leader: true, tabs };
+	}
+
+	#onTabMessage(group: TabGroup, message: TabMessage): void {
+		if (this.#group !== group) return;
+		switch (message.t) {
+			case 'join':
+			case 'leave':
+				if (group.leading) this.#reconsider(group);
+				else if (message.t === 'leave' && message.member === this.#leader) {
+					this.#status = 'connecting'; // until the next leader has opened the stream
+				}
+				return;
+			case 'opened':
+				if (message.served.includes(group.id)) this.#served(message.start);
+				return;
+			case 'event':
+				this.#onEvent(message.topic, message.id, message.data);
+				return;
+			case 'gap':
+				this.#onGap(message.data);
+				return;
+			case 'ready':
+				this.#onReady(message.data);
+				return;
+			case 'state':
+				if (!group.leading) this.#mirror(message);
+				return;
+		}
+	}
+
+	/** As the leader: a member came, left or changed its topics. Reopen if the stream must change. */
+	#reconsider(group: TabGroup): void {
+		const wanted = group.union(untrack(() => this.#topics));
+		const current = new Set(this.#streamTopics);
+		const needy = [...group.members.values()].some(
+			(join) => join.since !== null || join.history.length > 0,
+		);
+		const same = wanted.length === current.size && wanted.every((topic) => current.has(topic));
+		if (this.#source && (needy || !same)) this.#open();
+		else this.#broadcastState();
+	}
+
+	/** The stream that replays what this client needs is open: its events count from now on. */
+	#served(start: string | null): void {
+		const since = this.#needs?.since;
+		this.#needs = null;
+		this.#held = null;
+		const from = since ? EVENT_ID.exec(since) : null;
+		const to = start ? EVENT_ID.exec(start) : null;
+		if (from && to && from[1] !== to[1]) {
+			// The stream is of another epoch than this client's position (the store restarted
+			// while this page was away): what it had does not compare with what comes.
+			this.#enterEpoch(null);
+			this.#options.onGap?.({ reason: 'epoch', topics: [...untrack(() => this.#topics)] });
+		}
+	}
+
+	/** A follower shows the shared stream's state as the leader tells it. */
+	#mirror(state: Extract<TabMessage, { t: 'state' }>): void {
+		this.#leader = state.leader;
+		this.#streamClient = state.client;
+		this.#status = state.status;
+		this.#replaying = state.replaying || this.#held !== null;
+		this.#sharing = { leader: false, tabs: state.tabs };
+		if (state.error === null) this.#error = null;
+		else if (state.error.message !== untrack(() => this.#error)?.message) {
+			const { code, message, status } = state.error;
+			this.#fail(new SSEClientError(code, message, { status }));
+		}
+	}
+
+	/** Off the page (bfcache or frozen): a held lock or open stream would keep it from being cached. */
+	#onPageHide = () => {
+		if (this.#stopped || this.#suspended) return;
+		this.#suspended = true;
+		this.#disconnect();
+	};
+
+	#onPageShow = (event: PageTransitionEvent) => {
+		if (event.persisted) this.#onPageBack();
+	};
+
+	/** Back on the page: resume from `lastEventID`, alone or with the other tabs. */
+	#onPageBack = () => {
+		if (this.#stopped || !this.#suspended) return;
+		this.#suspended = false;
+		this.#attempt = 0;
+		this.#start();
+	};
+
 	/** Back online: retry now instead of waiting out the backoff. */
 	#onOnline = () => {
-		if (this.#stopped || this.#source) return;
+		if (this.#stopped || this.#suspended || this.#source) return;
+		if (this.#group && !this.#group.leading) return; // the leader's to retry
 		this.#attempt = 0;
 		this.#open();
 	};
@@ -407,6 +867,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		this.#status = 'connected';
 		this.#error = null;
 		this.#attempt = 0;
+		this.#broadcastState();
 	}
 
 	#onError(source: EventSourceLike, event: Event): void {
@@ -414,6 +875,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			// The browser reconnects by itself, sending Last-Event-ID: the server replays again.
 			this.#status = 'connecting';
 			this.#replaying = true;
+			this.#broadcastState();
 			if (!this.#sourceBehind) return;
 			// Unless it would go without the position the stream stated: reopen with it instead.
 			this.#closeSource();
@@ -436,6 +898,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 					},
 				),
 			);
+			this.#broadcastState();
 			return;
 		}
 		const wait = this.#backoff();
@@ -446,6 +909,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 				{ status },
 			),
 		);
+		this.#broadcastState();
 		this.#retryTimer = setTimeout(() => this.#open(), wait);
 	}
 
@@ -459,23 +923,34 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		return Math.random() * ceiling;
 	}
 
-	#onGap(event: MessageEvent): void {
+	#onGap(data: string): void {
+		let gap: SSEGap;
 		try {
-			const gap = JSON.parse(event.data) as SSEGap;
-			this.#log('gap', gap);
-			if (RESET_GAPS.has(gap.reason)) this.#enterEpoch(null);
-			this.#options.onGap?.(gap);
+			gap = JSON.parse(data) as SSEGap;
 		} catch (cause) {
 			this.#fail(new SSEClientError('parse', 'An sse:gap event carried bad JSON.', { cause }));
+			return;
 		}
+		const held = this.#held;
+		if (held === 'all') return; // a gap of a stream before the one that serves this client
+		// A shared stream's gap names every member's topics: this client hears of its own.
+		const own = untrack(() => this.#topics);
+		const topics = gap.topics.filter((topic) => own.includes(topic) && !held?.has(topic));
+		const reset = RESET_GAPS.has(gap.reason);
+		if (topics.length === 0 && !reset) return;
+		this.#log('gap', gap);
+		if (reset) this.#enterEpoch(null);
+		this.#options.onGap?.({ ...gap, topics });
 	}
 
 	/** Replay is over; the server states the position the stream has reached, events or not. */
-	#onReady(event: MessageEvent): void {
-		this.#replaying = false;
+	/** `sourceId`: the ready event's own last event id, on this client's own stream. */
+	#onReady(data: string, sourceId?: string): void {
+		this.#replaying = this.#held !== null;
+		this.#broadcastState();
 		let ready: { lastEventId?: unknown };
 		try {
-			ready = JSON.parse(event.data) as { lastEventId?: unknown };
+			ready = JSON.parse(data) as { lastEventId?: unknown };
 		} catch (cause) {
 			this.#fail(new SSEClientError('parse', 'An sse:ready event carried bad JSON.', { cause }));
 			return;
@@ -487,7 +962,9 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		if (epoch !== this.#epoch) this.#enterEpoch(epoch);
 		this.#advance(Number(match[2]), stated);
 		// A browser's ready event carries the stated id; an EventSource that ignored it does not.
-		if (stated !== (event.lastEventId || this.#sourcePosition)) this.#sourceBehind = true;
+		if (sourceId !== undefined && stated !== (sourceId || this.#sourcePosition)) {
+			this.#sourceBehind = true;
+		}
 	}
 
 	/** Ids of another epoch (or after a rewind) do not compare with those delivered so far. */
@@ -504,15 +981,14 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		this.#lastEventID = id;
 	}
 
-	#receive(topic: string, event: MessageEvent, idless: boolean): void {
-		const id = idless ? '' : (event.lastEventId ?? '');
+	#receive(topic: string, id: string, text: string): void {
 		if (this.#isDuplicate(topic, id)) {
 			this.#log('duplicate dropped', topic, id);
 			return;
 		}
 		let data: unknown;
 		try {
-			data = JSON.parse(event.data);
+			data = JSON.parse(text);
 		} catch (cause) {
 			this.#fail(
 				new SSEClientError('parse', `Event ${id} of "${topic}" is not JSON.`, { topic, cause }),

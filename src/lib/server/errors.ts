@@ -10,6 +10,8 @@ export type SSEHubErrorCode =
 	| 'too_many_topics'
 	/** The `client` parameter is not an id `SSEClient` could have made. */
 	| 'invalid_client'
+	/** A `history` parameter names a topic the request does not ask for. */
+	| 'invalid_history'
 	/** No session could be resolved for the request. */
 	| 'unauthorized'
 	/** `authorize` refused the request or some of its topics. */

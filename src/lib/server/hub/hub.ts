@@ -12,7 +12,7 @@ import { FanOut } from './fan-out.js';
 import { SharedFeed } from './feed.js';
 import { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
-import { clientOf, parseTopics, resumePosition } from './request.js';
+import { clientOf, historyOf, parseTopics, resumePosition } from './request.js';
 import { sessionHandle } from './session-handle.js';
 import { HubStream, type Registration } from './stream.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
@@ -131,6 +131,7 @@ export function createSSEHub<Topics extends TopicMap>(
 	async function connect(event: RequestEvent): Promise<Response> {
 		if (closed) throw shuttingDown();
 		const requested = parseTopics(event.url, declared, maxTopics);
+		const history = historyOf(event.url, requested);
 		const client = clientOf(event.url);
 		const session = await resolveSession(options, event);
 		const topics = await authorizeTopics(options, event, session, requested);
@@ -153,6 +154,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				topics,
 				lastEventId: resumePosition(event.request, event.url),
 				newTopicHistory: options.newTopicHistory,
+				history: history.filter((topic) => topics.includes(topic)),
 			});
 			if (closed) throw shuttingDown();
 			const registration = {

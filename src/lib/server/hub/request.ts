@@ -58,6 +58,25 @@ export function clientOf(url: URL): string | undefined {
 }
 
 /**
+ * `?history=a`: topics of the request the client wants the history of although it may have had
+ * them, as a stream shared by several tabs does for a tab that adds one. Each must be one of the
+ * requested topics.
+ */
+export function historyOf(url: URL, requested: readonly string[]): string[] {
+	const asked = [...new Set(url.searchParams.getAll('history'))];
+	const stray = asked.filter((topic) => !requested.includes(topic));
+	if (stray.length > 0) {
+		throw new SSEHubError(
+			'invalid_history',
+			400,
+			`History asked for topics not requested: ${stray.join(', ')}; name each in ?topics= too.`,
+			{ topics: stray },
+		);
+	}
+	return asked;
+}
+
+/**
  * The client's resume position: the `Last-Event-ID` header (sent by the browser on its own
  * reconnects) wins over the `lastEventId` query parameter (sent by a client that opens a new
  * `EventSource`, which cannot set headers).

@@ -46,6 +46,11 @@ export interface PlanReplayInput {
 	/** The `Last-Event-ID` header, else the `lastEventId` query parameter; `null` for a fresh client. */
 	lastEventId: string | null;
 	newTopicHistory?: NewTopicHistory;
+	/**
+	 * Topics to give their history even if the client had them (`?history=`): a stream shared by
+	 * several tabs asks it for a tab that is new to a topic the others already had.
+	 */
+	history?: readonly string[];
 }
 
 /** A topic's cursor: what came after `position`, and for a new topic its history too. */
@@ -99,7 +104,10 @@ export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 		if (starts.length === 0) return fresh(null);
 		position = Math.min(...starts);
 	}
-	const { had, added } = analyzeTopicSafety(records, position, topics, client);
+	const safety = analyzeTopicSafety(records, position, topics, client);
+	const asked = new Set(input.history ?? []);
+	const had = safety.had.filter((topic) => !asked.has(topic));
+	const added = [...safety.added, ...safety.had.filter((topic) => asked.has(topic))];
 	return {
 		gap: null,
 		cursors: [
