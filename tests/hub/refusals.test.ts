@@ -72,6 +72,16 @@ describe('refusals before the stream starts', () => {
 		expect(many).toMatchObject({ status: 400, code: 'too_many_topics' });
 	});
 
+	it('400 for a history parameter that names a topic the request does not ask for', async () => {
+		const origin = await start();
+		const stray = await refusal(await fetch(`${origin}/?topics=chat&history=chat&history=logs`));
+		expect(stray).toMatchObject({ status: 400, code: 'invalid_history', topics: ['logs'] });
+		expect(stray.message).toContain('logs');
+		const fine = await fetch(`${origin}/?topics=chat&topics=logs&history=logs`);
+		expect(fine.status).toBe(200);
+		await fine.body?.cancel();
+	});
+
 	it('401 when no session can be resolved, 403 when authorize refuses', async () => {
 		const origin = await start({
 			session: ({ request }) => request.headers.get('x-user'),

@@ -145,6 +145,30 @@ describe('planReplay', () => {
 		expect(plan.added).toEqual(['c']);
 	});
 
+	it('gives a topic asked with history its history although the client had it', async () => {
+		const store = await storeWith(10);
+		const epoch = await store.epoch();
+		await store.setCursorRecord('s1', {
+			connection: 'c1',
+			client: 'tab-group-1',
+			topics: ['a', 'b'],
+			from: 2,
+			to: 8,
+		});
+		const plan = await planReplay({
+			store,
+			session: 's1',
+			client: 'tab-group-1',
+			topics: ['a', 'b'],
+			lastEventId: `${epoch}-6`,
+			newTopicHistory: 4,
+			history: ['b'],
+		});
+		// A shared stream had b, but a tab new to it wants its history: b is treated as new.
+		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6 }, b: { after: 6, last: 4 } });
+		expect(plan.added).toEqual(['b']);
+	});
+
 	it('starts the connection at the position when every topic was had', async () => {
 		const store = await storeWith(10);
 		const epoch = await store.epoch();
