@@ -1,4 +1,4 @@
-export { getSSEContext, setSSEContext } from './context.js';
+// The client layer's face: the one copyable file, sse-client.svelte.ts, holds all of it.
 export type {
 	EventSourceConstructor,
 	EventSourceLike,
@@ -6,9 +6,10 @@ export type {
 	SSEClientOptions,
 	SSEEventMeta,
 	SSEGap,
+	SSESharing,
 	SSEStatus,
 	StandardSchemaLike,
 	TopicHandler,
 	TopicMap,
 } from './sse-client.svelte.js';
-export { SSEClient, SSEClientError } from './sse-client.svelte.js';
+export { getSSEContext, SSEClient, SSEClientError, setSSEContext } from './sse-client.svelte.js';

@@ -19,7 +19,7 @@
  * by sending its last event id, and drops any event it has already delivered, so a server that
  * replays history (svelte-sse-kit's hub) never makes it miss or repeat one.
  */
-import { untrack } from 'svelte';
+import { getContext, hasContext, setContext, untrack } from 'svelte';
 
 /** Topic name → the type of its data. */
 export type TopicMap = Record<string, unknown>;
@@ -1071,4 +1071,26 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			}
 		}
 	}
+}
+
+const CONTEXT_KEY = Symbol.for('svelte-sse-kit.client');
+
+/**
+ * Shares one client with every component below this one: call it in `+layout.svelte` so the
+ * whole app uses one connection. Returns the client.
+ */
+export function setSSEContext<Topics extends TopicMap>(
+	client: SSEClient<Topics>,
+): SSEClient<Topics> {
+	return setContext(CONTEXT_KEY, client);
+}
+
+/** The client set by `setSSEContext` in a parent component. */
+export function getSSEContext<Topics extends TopicMap>(): SSEClient<Topics> {
+	if (!hasContext(CONTEXT_KEY)) {
+		throw new Error(
+			'No SSEClient in context: call setSSEContext(new SSEClient(...)) in a parent component, such as +layout.svelte, before getSSEContext().',
+		);
+	}
+	return getContext<SSEClient<Topics>>(CONTEXT_KEY);
 }
