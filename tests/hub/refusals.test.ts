@@ -7,7 +7,8 @@ import {
 	type SSEHub,
 	SSEValidationError,
 } from '../../src/lib/server/index.js';
-import { requestEvent, serveHandler, type TestServer } from '../helpers/hub-server.js';
+import { requestEvent } from '../../src/lib/testing/request-event.js';
+import { serveHandler, type TestServer } from '../helpers/hub-server.js';
 
 type Topics = { chat: { text: string }; logs: string; admin: number };
 

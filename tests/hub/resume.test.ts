@@ -2,8 +2,9 @@
  * Resuming over a real HTTP server with the real `eventsource` client: what a client missed
  * while away arrives once, in order; new topics get their history; gaps are announced.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryHistory, type SSEHub } from '../../src/lib/server/index.js';
+import { seedNamed } from '../../src/lib/testing/seed-store.js';
 import { hubFixture } from '../helpers/hub-fixture.js';
 import { dataEvents, type Received } from '../helpers/sse-client.js';
 
@@ -52,23 +53,42 @@ describe('resume after the server cuts the stream', () => {
 	});
 });
 
+/**
+ * A client on chat leaves, then comes back on chat and logs: logs (new to it) gets its history,
+ * chat (which it had) only what came after its position.
+ */
+async function resumeAddingATopic(hub: SSEHub<Topics>, origin: string) {
+	const first = open(`${origin}/?topics=chat`);
+	await first.until((r) => readyCount(r) === 1, 'ready');
+	const chat = await publishMany(hub, 'chat', 1, 2);
+	const logs = await publishMany(hub, 'logs', 1, 2);
+	await first.until((r) => dataEvents(r).length === 2, '2 chat events');
+	const position = first.received.at(-1)?.id;
+	expect(position).toBe(chat[1]);
+	first.close();
+
+	const later = await publishMany(hub, 'chat', 3, 1);
+	const second = open(`${origin}/?topics=chat&topics=logs&lastEventId=${position}`, first.jar);
+	await second.until((r) => readyCount(r) === 1, 'ready');
+	// Merged in seq order: the logs history (published before chat 3), then the missed chat.
+	expect(dataEvents(second.received).map((r) => r.id)).toEqual([...logs, ...later]);
+}
+
 describe('topic safety', () => {
 	it('a topic added on reconnect gets its history; a topic the client had only what came after', async () => {
 		const { hub, origin } = await start();
-		const first = open(`${origin}/?topics=chat`);
-		await first.until((r) => readyCount(r) === 1, 'ready');
-		const chat = await publishMany(hub, 'chat', 1, 2);
-		const logs = await publishMany(hub, 'logs', 1, 2);
-		await first.until((r) => dataEvents(r).length === 2, '2 chat events');
-		const position = first.received.at(-1)?.id;
-		expect(position).toBe(chat[1]);
-		first.close();
+		await resumeAddingATopic(hub, origin);
+	});
 
-		const later = await publishMany(hub, 'chat', 3, 1);
-		const second = open(`${origin}/?topics=chat&topics=logs&lastEventId=${position}`, first.jar);
-		await second.until((r) => readyCount(r) === 1, 'ready');
-		// Merged in seq order: the logs history (published before chat 3), then the missed chat.
-		expect(dataEvents(second.received).map((r) => r.id)).toEqual([...logs, ...later]);
+	it('holds the same over a store with the seed method names (setSubscription, subscriptions)', async () => {
+		const seed = seedNamed(memoryHistory());
+		const setSubscription = vi.spyOn(seed, 'setSubscription');
+		const subscriptions = vi.spyOn(seed, 'subscriptions');
+		const { hub, origin } = await start({ history: seed });
+		await resumeAddingATopic(hub, origin);
+		// The cursor records went through the seed's names, and the resume read them back.
+		expect(setSubscription).toHaveBeenCalled();
+		expect(subscriptions).toHaveBeenCalled();
 	});
 
 	it('two tabs of one session do not confuse each other about which topics are new', async () => {

@@ -1,7 +1,6 @@
-/**
- * Test support for the SSE server tests: a browser-like reader of a response body and the
- * helpers the suites share. Not exported from any index, and left out of the package.
- */
+// Test support for the SSE server tests: a browser-like reader of a response body (read as fast,
+// or as slowly, as a test asks), and the transport helpers the suites share. Not exported from any
+// index, and left out of the package.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { vi } from 'vitest';
 import type { CloseReason, SSEConnection } from '../server/transport/index.js';
@@ -16,10 +15,17 @@ import {
 export const RETRY = 'retry: 3000\n\n';
 export const KiB = 1024;
 
-/** Reads a Response body as a browser would: bytes → UTF-8 → WHATWG SSE parser. */
-export function sseClient(response: Response) {
-	if (!response.body) throw new Error('the response has no body');
-	const reader = response.body.getReader();
+/** How long `readUntil` waits for the next chunk before it gives up on the stream. */
+const STALL_MS = 5_000;
+
+/**
+ * Reads a body as a browser would: bytes → UTF-8 → WHATWG SSE parser. Only when asked to: the
+ * stream's own queue is then the only buffer, so a test sets the pace the client reads at.
+ */
+export function sseClient(source: Response | ReadableStream<Uint8Array>) {
+	const body = source instanceof Response ? source.body : source;
+	if (!body) throw new Error('the response has no body');
+	const reader = body.getReader();
 	const decoder = new TextDecoder();
 	const events: EventSourceMessage[] = [];
 	const comments: string[] = [];
@@ -45,9 +51,29 @@ export function sseClient(response: Response) {
 		return true;
 	}
 
-	async function until(enough: () => boolean, what: string): Promise<void> {
+	/** Like `pump`, but rejects when nothing comes for `stallMs`. */
+	async function pumpWithin(stallMs: number): Promise<boolean> {
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const stalled = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => {
+				reject(new Error(`no data for ${stallMs} ms after ${events.length} events`));
+			}, stallMs);
+		});
+		return Promise.race([pump(), stalled]).finally(() => clearTimeout(timer));
+	}
+
+	/**
+	 * Reads until `enough()`. With `stallMs`, gives up when nothing comes for that long; without,
+	 * sets no timer (tests with fake timers count them, and advancing them would fire it).
+	 */
+	async function until(enough: () => boolean, what: string, stallMs?: number): Promise<void> {
 		while (!enough()) {
-			if (!(await pump())) throw new Error(`the stream ended before ${what}; got ${text}`);
+			const more = stallMs === undefined ? await pump() : await pumpWithin(stallMs);
+			if (!more) {
+				throw new Error(
+					`the stream ended before ${what}, after ${events.length} events; got ${text.slice(-2000)}`,
+				);
+			}
 		}
 	}
 
@@ -69,6 +95,13 @@ export function sseClient(response: Response) {
 		async readComments(n: number): Promise<string[]> {
 			await until(() => comments.length >= n, `${n} comments`);
 			return comments.slice(0, n);
+		},
+		/**
+		 * Reads until `enough()` holds (it looks at `events`, say); rejects if the stream ends
+		 * first or sends nothing for `stallMs` (a hub that stopped sending fails fast and says so).
+		 */
+		readUntil(enough: () => boolean, what = 'the awaited events', stallMs = STALL_MS) {
+			return until(enough, what, stallMs);
 		},
 		/** Reads until the stream ends; rejects if it was errored. */
 		async readToEnd(): Promise<void> {

@@ -17,9 +17,9 @@ interface Job {
 /**
  * Streams written per turn of the event loop. Each write leaves a little garbage behind until
  * its stream has passed the chunk on; written all at once to ten thousand streams, that garbage
- * outlives the young generation and costs a full collection (about 20 % more CPU per delivery).
- * Small turns cost the last streams instead, which wait on whatever runs between turns: at
- * 10,000 streams the p99 latency was 200–233 ms in turns of 2,048, 225–850 ms in turns of 512.
+ * outlives the young generation and costs a full collection. Small turns cost the last streams
+ * instead, which wait on whatever runs between turns. This size is where the benchmark found the
+ * balance (bench/README.md).
  */
 export const STREAMS_PER_TURN = 2048;
 

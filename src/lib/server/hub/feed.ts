@@ -3,7 +3,7 @@ import type { HistoryStore, StoredEvent } from '../history/index.js';
 import type { ReplayWriter } from '../replay/index.js';
 import { encodeControl, encodePosition, formatEventId } from '../wire/index.js';
 import type { OpenStreams } from './open-streams.js';
-import type { HubStream } from './stream.js';
+import { cursorRecordOf, type HubStream } from './stream.js';
 
 export interface SharedFeedOptions {
 	store: HistoryStore;
@@ -145,8 +145,7 @@ export class SharedFeed {
 			// from there, not from an id of the old epoch (which would be a second gap).
 			const start = encodePosition(formatEventId(epoch, 0));
 			stream.connection.write(`${encodeControl('sse:gap', { reason: 'epoch', topics })}${start}`);
-			const { connection, client } = registration;
-			const record = { connection, client, topics, added: [], from: 0, to: null };
+			const record = cursorRecordOf(registration, topics, null);
 			await this.#options.store.setCursorRecord(stream.session, record);
 		}
 		const cursors = stream.topics.map((topic) => ({ topic, after: stream.lastSeq }));

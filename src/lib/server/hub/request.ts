@@ -1,3 +1,5 @@
+// What the hub reads off a request: its topics, the client's id, its resume position, and the
+// default session (a random id in a cookie).
 import type { Cookies } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
 import { topicNameProblem } from '../wire/index.js';
@@ -77,9 +79,9 @@ export function historyOf(url: URL, requested: readonly string[]): string[] {
 }
 
 /**
- * The client's resume position: the `Last-Event-ID` header (sent by the browser on its own
- * reconnects) wins over the `lastEventId` query parameter (sent by a client that opens a new
- * `EventSource`, which cannot set headers).
+ * The client's resume position: the `Last-Event-ID` header ([spec] the browser sends the last
+ * event id it got when it reconnects by itself) wins over the `lastEventId` query parameter
+ * (sent by a client that opens a new `EventSource`, which cannot set headers).
  */
 export function resumePosition(request: Request, url: URL): string | null {
 	return request.headers.get('last-event-id') || url.searchParams.get('lastEventId') || null;

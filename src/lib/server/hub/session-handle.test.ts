@@ -7,7 +7,7 @@
 import type { Handle, RequestEvent, ResolveOptions } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requestEvent } from '../../../../tests/helpers/hub-server.js';
+import { requestEvent } from '../../testing/request-event.js';
 import { createSSEHub } from './hub.js';
 import type { SSESessionLocals } from './session-handle.js';
 import type { SSEHub, SSEHubOptions } from './types.js';

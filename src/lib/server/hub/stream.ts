@@ -1,4 +1,6 @@
-import type { StoredEvent } from '../history/index.js';
+// HubStream: one open stream of the hub, what it registered in the store, and how it holds live
+// events back while its replay (or a catch-up after the live feed was in doubt) is written.
+import type { CursorRecord, StoredEvent } from '../history/index.js';
 import type { SSEConnection } from '../transport/index.js';
 import { joinFrames } from '../wire/index.js';
 
@@ -21,6 +23,16 @@ export interface Registration {
 	added: readonly string[];
 	/** The position the stream stated at its start (where its cursor record begins). */
 	position: number;
+}
+
+/** The cursor record `registration` stands for, up to position `to` (`null` while it is open). */
+export function cursorRecordOf(
+	registration: Registration,
+	topics: readonly string[],
+	to: number | null,
+): CursorRecord {
+	const { connection, client, added, position } = registration;
+	return { connection, client, topics, added, from: position, to };
 }
 
 /** One open stream of the hub: what it listens to and how far it has been sent. */

@@ -1,3 +1,5 @@
+// The hub's public types: the options of `createSSEHub`, its limits and stream options, and the
+// `SSEHub` it returns.
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Handle, RequestEvent, RequestHandler } from '@sveltejs/kit';
 import type { HistoryStore, SeedHistoryStore } from '../history/index.js';

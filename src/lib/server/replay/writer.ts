@@ -78,6 +78,7 @@ export class ReplayWriter {
 	async writeStart(stream: ReplayTarget, plan: ReplayPlan): Promise<void> {
 		const { connection } = stream;
 		const start = formatEventId(plan.epoch, plan.position);
+		// [spec] An `id:` without data sets the browser's last event id and dispatches nothing.
 		connection.write(encodePosition(start));
 		if (plan.gap) connection.write(encodeControl('sse:gap', plan.gap));
 		const replayed = await this.writeHistory(stream, plan.cursors);

@@ -24,10 +24,10 @@ interface PendingRead {
 const DONE: ReadResult = { done: true, value: undefined };
 
 /**
- * The queue behind one response body. A `ReadableStream` costs about 2.5 µs per chunk in Node
- * (a read request, a pull, promises); a server that sends one event to ten thousand clients
- * pays that ten thousand times. Reading this queue directly costs one promise per chunk, and
- * a reader that fell behind gets what waits joined into one chunk.
+ * The queue behind one response body. A `ReadableStream` read costs a read request, a pull and
+ * several promises per chunk in Node; a server that sends one event to ten thousand clients pays
+ * that ten thousand times. Reading this queue directly costs one promise per chunk, and a reader
+ * that fell behind gets what waits joined into one chunk.
  */
 export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 	readonly stream: ReadableStream<Uint8Array>;
@@ -50,7 +50,7 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 	constructor(hooks: BodyHooks) {
 		this.#hooks = hooks;
 		// A plain stream given the prototype below, not a subclass instance: the same methods, and
-		// about 900 bytes less per stream (in Node, a subclass instance gets hidden classes of its own).
+		// less memory per stream (in Node, a subclass instance gets hidden classes of its own).
 		const stream = new ReadableStream<Uint8Array>(this, NO_QUEUE);
 		Object.setPrototypeOf(stream, BodyStream.prototype);
 		queues.set(stream, this);

@@ -1,3 +1,5 @@
+// SSEConnection: one SSE response body, with keep-alive comments, a limit on what a client leaves
+// unread, writes paced by the client, and a cleanup that runs exactly once however it ends.
 import { SSEConfigError } from '../errors.js';
 import { encodeRetry } from '../wire/index.js';
 import { type BodyHooks, BodyQueue } from './body-queue.js';
@@ -23,7 +25,8 @@ export interface SSEConnectionOptions {
 	 */
 	keepAliveMs?: number;
 	/**
-	 * The `retry:` hint sent first: how long a browser waits before it reconnects by itself.
+	 * The `retry:` hint sent first ([spec] the browser's reconnection time): how long a browser
+	 * waits before it reconnects by itself.
 	 * @default 3000
 	 */
 	retryMs?: number;

@@ -11,6 +11,7 @@ interface Group {
 	members: Set<KeepAliveMember>;
 }
 
+// [spec] A line that starts with `:` is a comment: the browser ignores it, a proxy sees traffic.
 const COMMENT = new TextEncoder().encode(encodeComment('keep-alive'));
 /** Keyed by period in ms. A timer per stream would be ten thousand timers for ten thousand streams. */
 const groups = new Map<number, Group>();

@@ -292,7 +292,7 @@ describe('many clients', () => {
 		try {
 			vi.useFakeTimers();
 			const timers = vi.getTimerCount();
-			const subscribers = new Set<Emit<{ n: number }>>();
+			const emitters = new Set<Emit<{ n: number }>>();
 			const clients = Array.from({ length: 40 }, (_, index) => {
 				const request = new AbortController();
 				const cleanup = vi.fn<Cleanup>();
@@ -300,9 +300,9 @@ describe('many clients', () => {
 				const response = produceSSE<{ n: number }>(
 					(emit, c) => {
 						connection = c;
-						subscribers.add(emit);
+						emitters.add(emit);
 						return (reason) => {
-							subscribers.delete(emit);
+							emitters.delete(emit);
 							cleanup(reason);
 						};
 					},
@@ -320,14 +320,14 @@ describe('many clients', () => {
 			const stays = (index: number) => index % 4 === 0;
 
 			for (let n = 0; n < 1000; n++) {
-				for (const emit of subscribers) expect(emit({ event: 'n', data: n })).toBe(true);
+				for (const emit of emitters) expect(emit({ event: 'n', data: n })).toBe(true);
 				if (n % 10 === 9) await vi.advanceTimersByTimeAsync(100);
 				if (n % 25 === 24) {
 					const leaving = clients[(n - 24) / 25];
 					if (leaving && !stays(leaving.index)) leave[leaving.index % 3]?.(leaving);
 				}
 			}
-			expect(subscribers.size).toBe(10);
+			expect(emitters.size).toBe(10);
 			for (const { connection } of clients) connection.close();
 			const outcomes = await Promise.all(clients.map((c) => c.done));
 			expect(vi.getTimerCount()).toBe(timers);
@@ -342,7 +342,7 @@ describe('many clients', () => {
 				);
 				expect(c.client.comments).toHaveLength(100);
 			}
-			expect(subscribers.size).toBe(0);
+			expect(emitters.size).toBe(0);
 
 			vi.useRealTimers();
 			await settle();

@@ -1,3 +1,4 @@
+// produceSSE: a typed Server-Sent Events `Response` for a `+server.ts`, on one SSEConnection.
 // The client file declares the topic map (it must stay self-contained); both sides use that one.
 import type { TopicMap } from '../../client/sse-client.svelte.js';
 import { encodeEvent } from '../wire/index.js';
@@ -41,6 +42,7 @@ export interface ProduceSSEOptions extends SSEConnectionOptions {
  */
 export function sseHeaders(extra?: HeadersInit): Headers {
 	const headers = new Headers(extra);
+	// [spec] `text/event-stream`, always UTF-8.
 	headers.set('Content-Type', 'text/event-stream; charset=utf-8');
 	headers.set('Cache-Control', 'no-cache, no-transform');
 	headers.set('X-Accel-Buffering', 'no');

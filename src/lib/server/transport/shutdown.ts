@@ -1,19 +1,17 @@
-/**
- * Ends SSE streams when the process is asked to stop, and lets go of what they used once the
- * server has closed.
- *
- * An SSE stream never ends by itself, so a server that drains open connections before it exits
- * (adapter-node waits up to SHUTDOWN_TIMEOUT, 30 s) would wait for every client. Closing the
- * streams on SIGTERM/SIGINT lets it exit at once; clients reconnect with their Last-Event-ID.
- * Then adapter-node, its server closed, emits `sveltekit:shutdown` on `process` and leaves the
- * process to end when nothing holds it open: a hub closes there, with its history store, whose
- * Redis connections would otherwise keep it running.
- *
- * Listening to a signal replaces Node's default of exiting, so when nothing else listens
- * (a plain `node` script) the signal is raised again after the streams are closed, and the
- * process ends as it would have. Where others listen (adapter-node, Vite, test runners), they
- * keep deciding how and whether the process exits.
- */
+// Ends SSE streams when the process is asked to stop, and lets go of what they used once the
+// server has closed.
+//
+// An SSE stream never ends by itself, so a server that drains open connections before it exits
+// (adapter-node waits up to SHUTDOWN_TIMEOUT, 30 s) would wait for every client. Closing the
+// streams on SIGTERM/SIGINT lets it exit at once; clients reconnect with their Last-Event-ID.
+// Then adapter-node, its server closed, emits `sveltekit:shutdown` on `process` and leaves the
+// process to end when nothing holds it open: a hub closes there, with its history store, whose
+// Redis connections would otherwise keep it running.
+//
+// Listening to a signal replaces Node's default of exiting, so when nothing else listens
+// (a plain `node` script) the signal is raised again after the streams are closed, and the
+// process ends as it would have. Where others listen (adapter-node, Vite, test runners), they
+// keep deciding how and whether the process exits.
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type Signal = (typeof SIGNALS)[number];

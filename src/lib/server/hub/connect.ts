@@ -1,0 +1,186 @@
+// From a request to an open HubStream: the request read, its session and topics allowed, the
+// per-session connection limit, the replay planned, the cursor record written, the stream opened
+// (its replay, then live events), and, once it ends, taken out of the OpenStreams.
+import type { RequestEvent } from '@sveltejs/kit';
+import { SSEHubError } from '../errors.js';
+import type { HistoryStore } from '../history/index.js';
+import { planReplay, type ReplayPlan, type ReplayWriter } from '../replay/index.js';
+import type { SSEConnection } from '../transport/index.js';
+import { produceSSE, type TopicMap } from '../transport/index.js';
+import { authorizeTopics, resolveSession } from './access.js';
+import type { SharedFeed } from './feed.js';
+import type { OpenStreams } from './open-streams.js';
+import { randomId } from './random-id.js';
+import { clientOf, historyOf, parseTopics, resumePosition } from './request.js';
+import type { HubSettings } from './settings.js';
+import { cursorRecordOf, HubStream, type Registration } from './stream.js';
+import type { SSEHubOptions } from './types.js';
+
+/** What opening a stream uses of the hub. */
+export interface ConnectParts<Topics extends TopicMap> {
+	options: SSEHubOptions<Topics>;
+	settings: HubSettings;
+	store: HistoryStore;
+	streams: OpenStreams;
+	feed: SharedFeed;
+	replay: ReplayWriter;
+	/** Whether `hub.close()` has begun: from then on no stream may open. */
+	isClosed(): boolean;
+}
+
+const shuttingDown = () =>
+	new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
+
+/** The hub's `GET` handler: an open stream, or the protocol's JSON refusal. */
+export async function handleStreamRequest<Topics extends TopicMap>(
+	parts: ConnectParts<Topics>,
+	event: RequestEvent,
+): Promise<Response> {
+	try {
+		return await connect(parts, event);
+	} catch (error) {
+		if (!(error instanceof SSEHubError)) throw error;
+		if (error.code === 'history_unavailable') parts.settings.onError(error.cause ?? error);
+		const retryAfter = String(parts.settings.retryAfterSeconds);
+		const headers =
+			error.status === 429 || error.status === 503 ? { 'Retry-After': retryAfter } : undefined;
+		return error.toResponse(headers);
+	}
+}
+
+async function connect<Topics extends TopicMap>(
+	parts: ConnectParts<Topics>,
+	event: RequestEvent,
+): Promise<Response> {
+	if (parts.isClosed()) throw shuttingDown();
+	const { options, settings, store, streams } = parts;
+	const requested = parseTopics(event.url, settings.declared, settings.maxTopics);
+	const history = historyOf(event.url, requested);
+	const client = clientOf(event.url);
+	const session = await resolveSession(options, event);
+	const topics = await authorizeTopics(options, event, session, requested);
+
+	reserveConnection(streams, session, settings.maxConnectionsPerSession);
+	try {
+		await parts.feed.untilListening();
+		const plan = await planReplay({
+			store,
+			session,
+			client,
+			topics,
+			lastEventId: resumePosition(event.request, event.url),
+			newTopicHistory: options.newTopicHistory,
+			history: history.filter((topic) => topics.includes(topic)),
+		});
+		if (parts.isClosed()) throw shuttingDown();
+		const registration = await register(parts, session, topics, client, plan);
+		return openStream(parts, session, topics, plan, event.request.signal, registration);
+	} catch (cause) {
+		streams.release(session);
+		if (cause instanceof SSEHubError) throw cause;
+		throw new SSEHubError(
+			'history_unavailable',
+			503,
+			'The event history is unavailable; retry shortly.',
+			{},
+			{ cause },
+		);
+	}
+}
+
+/**
+ * Counts one more stream for `session`, or refuses it (429) past the limit. Counted from here,
+ * before the stream is set up, so that requests arriving together cannot all pass the check.
+ */
+function reserveConnection(streams: OpenStreams, session: string, limit: number): void {
+	const open = streams.openCount(session);
+	if (open >= limit) {
+		throw new SSEHubError(
+			'too_many_connections',
+			429,
+			`This session already has ${open} open event streams (the limit is ${limit}); close one or retry later.`,
+		);
+	}
+	streams.reserve(session);
+}
+
+/** Writes the new stream's open cursor record, so that topic safety sees it from its first byte. */
+async function register<Topics extends TopicMap>(
+	{ store, settings, isClosed }: ConnectParts<Topics>,
+	session: string,
+	topics: readonly string[],
+	client: string | undefined,
+	plan: ReplayPlan,
+): Promise<Registration> {
+	const registration: Registration = {
+		connection: randomId(),
+		client,
+		epoch: plan.epoch,
+		added: plan.added,
+		position: plan.position,
+	};
+	await store.setCursorRecord(session, cursorRecordOf(registration, topics, null));
+	if (isClosed()) {
+		// Closed while the record was written: no stream may outlive the hub.
+		const ended = cursorRecordOf(registration, topics, plan.position);
+		store.setCursorRecord(session, ended).catch(settings.onError);
+		throw shuttingDown();
+	}
+	return registration;
+}
+
+function openStream<Topics extends TopicMap>(
+	parts: ConnectParts<Topics>,
+	session: string,
+	topics: string[],
+	plan: ReplayPlan,
+	signal: AbortSignal,
+	registration: Registration,
+): Response {
+	const { settings } = parts;
+	return produceSSE<Topics>(
+		(_emit, connection: SSEConnection) => {
+			const stream = new HubStream(session, topics, connection, registration);
+			parts.streams.add(stream);
+			parts.feed.track(stream);
+			parts.replay.writeStart(stream, plan).catch((error: unknown) => {
+				settings.onError(error);
+				connection.abort('error');
+			});
+			return untrackOnClose(parts, stream);
+		},
+		{
+			signal,
+			keepAliveMs: settings.keepAliveMs,
+			retryMs: settings.retryMs,
+			maxBufferedBytes: settings.maxBufferedBytes,
+			onSlowConsumer: slowConsumerHook(parts.options, session),
+		},
+	);
+}
+
+/** What ends a stream's membership: it leaves the OpenStreams and its cursor record is closed. */
+function untrackOnClose<Topics extends TopicMap>(
+	{ streams, store, settings }: ConnectParts<Topics>,
+	stream: HubStream,
+) {
+	// Its own scope, so that an open stream holds only its HubStream (not its replay plan).
+	return () => {
+		const { registration } = stream;
+		streams.remove(stream);
+		streams.release(stream.session);
+		const to = Math.max(stream.lastSeq, registration.position);
+		store
+			.setCursorRecord(stream.session, cursorRecordOf(registration, stream.topics, to))
+			.catch(settings.onError);
+	};
+}
+
+/** The app's `onSlowConsumer`, told the session; nothing to hold per stream when there is none. */
+function slowConsumerHook<Topics extends TopicMap>(
+	options: SSEHubOptions<Topics>,
+	session: string,
+) {
+	const hook = options.onSlowConsumer;
+	return hook && ((info: { bufferedBytes: number; limit: number }) => hook({ session, ...info }));
+}
