@@ -1,5 +1,10 @@
 import { formatEventId } from '../wire/index.js';
-import { checkIdempotencyKey, positiveInteger, resolveBounds } from './bounds.js';
+import {
+	checkIdempotencyKey,
+	type HistoryBounds,
+	positiveInteger,
+	resolveBounds,
+} from './bounds.js';
 import { newEpoch } from './epoch.js';
 import { RingBuffer } from './ring-buffer.js';
 import {
@@ -15,28 +20,8 @@ import {
 	type TopicCursor,
 } from './store.js';
 
-export interface MemoryHistoryOptions {
-	/**
-	 * Events kept per session buffer and per broadcast topic log; the oldest goes first.
-	 * @default 1000
-	 */
-	maxLength?: number;
-	/**
-	 * Events older than this are dropped, however few there are.
-	 * @default 300000 (5 minutes)
-	 */
-	maxAgeMs?: number;
-	/**
-	 * A session with no open connection and no activity for this long is forgotten.
-	 * @default 1800000 (30 minutes)
-	 */
-	sessionTtlMs?: number;
-	/**
-	 * At most this many sessions are kept; past it the longest-idle one is forgotten, so
-	 * clients that invent session ids cannot grow memory without bound.
-	 * @default 10000
-	 */
-	maxSessions?: number;
+/** The bounds (`HistoryBounds`: how many events, how old, how many sessions) and the clock. */
+export interface MemoryHistoryOptions extends Partial<HistoryBounds> {
 	/**
 	 * Idempotency keys remembered (each for `maxAgeMs`); past it the oldest is forgotten first, and
 	 * a retry with it would be stored again.

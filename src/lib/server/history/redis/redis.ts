@@ -25,7 +25,7 @@
 
 import { createClient, ErrorReply } from 'redis';
 import { SSEConfigError } from '../../errors.js';
-import { checkIdempotencyKey, positiveMs, resolveBounds } from '../bounds.js';
+import { checkIdempotencyKey, type HistoryBounds, positiveMs, resolveBounds } from '../bounds.js';
 import { newEpoch } from '../epoch.js';
 import type {
 	AppendedEvent,
@@ -62,7 +62,8 @@ export interface RedisClient {
 	off(event: 'error' | 'ready', listener: (error?: unknown) => void): unknown;
 }
 
-export interface RedisHistoryOptions {
+/** Where Redis is and how to use it, the bounds (`HistoryBounds`), and the clock. */
+export interface RedisHistoryOptions extends Partial<HistoryBounds> {
 	/**
 	 * A node-redis client you created and connected, shared with the rest of your app. The store
 	 * leaves it open on `close()`. Its own `keyPrefix` is not applied: use `prefix`.
@@ -81,30 +82,6 @@ export interface RedisHistoryOptions {
 	 * @default 'sse:'
 	 */
 	prefix?: string;
-	/**
-	 * Events kept per session stream and per topic stream; the oldest goes first.
-	 * @default 1000
-	 */
-	maxLength?: number;
-	/**
-	 * Events older than this are dropped, however few there are.
-	 * @default 300000 (5 minutes)
-	 */
-	maxAgeMs?: number;
-	/**
-	 * A session with no activity for this long is forgotten (one with a connection open on this
-	 * process is kept alive by it).
-	 * @default 1800000 (30 minutes)
-	 */
-	sessionTtlMs?: number;
-	/**
-	 * At most this many sessions are kept; past it the longest-idle one that has no connection open
-	 * is forgotten (one lookup in the sessions index, not a scan), so a flood of cookie-less
-	 * connects cannot fill Redis. Its own events are then gone, and a client that resumes it is
-	 * told (`sse:gap` `expired`).
-	 * @default 10000
-	 */
-	maxSessions?: number;
 	/**
 	 * How long a call waits for Redis (to connect or to answer) before it rejects, so a hub answers
 	 * 503 promptly instead of hanging; `close()` too waits no longer than this for Redis.
