@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { describeHistoryStore } from '../../testing/store-contract.js';
-import { SSEConfigError } from '../errors.js';
-import { parseEventId } from '../wire/index.js';
+import { describeHistoryStore } from '../../../testing/store-contract.js';
+import { SSEConfigError } from '../../errors.js';
+import { parseEventId } from '../../wire/index.js';
+import type { CursorRecord, HistoryStore, TopicCursor } from '../store.js';
 import { type MemoryHistoryOptions, memoryHistory } from './memory.js';
-import type { CursorRecord, HistoryStore, TopicCursor } from './store.js';
 
 describeHistoryStore('memoryHistory', (options) => memoryHistory(options), undefined, {
 	injectableClock: true,

@@ -1,12 +1,11 @@
-import { formatEventId } from '../wire/index.js';
+import { formatEventId } from '../../wire/index.js';
 import {
 	checkIdempotencyKey,
 	type HistoryBounds,
 	positiveInteger,
 	resolveBounds,
-} from './bounds.js';
-import { newEpoch } from './epoch.js';
-import { RingBuffer } from './ring-buffer.js';
+} from '../bounds.js';
+import { newEpoch } from '../epoch.js';
 import {
 	type AppendedEvent,
 	type AppendInput,
@@ -18,7 +17,8 @@ import {
 	type ReadResult,
 	type StoredEvent,
 	type TopicCursor,
-} from './store.js';
+} from '../store.js';
+import { RingBuffer } from './ring-buffer.js';
 
 /** The bounds (`HistoryBounds`: how many events, how old, how many sessions) and the clock. */
 export interface MemoryHistoryOptions extends Partial<HistoryBounds> {
