@@ -1,8 +1,6 @@
-/**
- * `redisHistory` against a real Redis (REDIS_URL, default redis://127.0.0.1:6379): the shared
- * contract suite, then what only a store shared by several processes has to prove. Every store
- * gets its own key prefix; after each test its keys are checked for a TTL, then deleted.
- */
+// `redisHistory` against a real Redis (REDIS_URL, default redis://127.0.0.1:6379): the shared
+// contract suite, then what only a store shared by several processes has to prove. Every store
+// gets its own key prefix; after each test its keys are checked for a TTL, then deleted.
 import { createServer, type Server } from 'node:net';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
