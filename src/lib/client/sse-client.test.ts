@@ -2,7 +2,7 @@
 // (backoff, jitter, cancelled retries), an EventSource that ignores a stated position, what the
 // client passes to the constructor, no EventSource at all, bad data and schemas, and random
 // sequences. What it shares with the real `eventsource` package over HTTP is the client suite
-// (src/lib/testing/client-suite.ts), run on this fake in client-suite.fake.test.ts.
+// (src/lib/testing/client-suite/), run on this fake in client-suite.fake.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { FakeEventSource } from '../testing/fake-event-source.js';

@@ -1,7 +1,8 @@
-// The server side of the client suite (src/lib/testing/client-suite.ts) over real HTTP, for the
-// real `eventsource` package: a Node server on 127.0.0.1 that holds each request until the test
-// answers it, with `produceSSE` streams (through Kit's own request/response conversion) and raw
-// frames, so a test writes exactly what the stream carries, control events included.
+// A scripted server (src/lib/testing/client-suite/scripted-server.ts) over real HTTP, for the
+// client suite on the real `eventsource` package: a Node server on 127.0.0.1 that holds each
+// request until the test answers it, with `produceSSE` streams (through Kit's own request and
+// response conversion) and raw frames, so a test writes exactly what the stream carries,
+// control events included.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequest, setResponse } from '@sveltejs/kit/node';
@@ -12,7 +13,7 @@ import type {
 	ScriptedServer,
 	ServerStream,
 	StreamRequest,
-} from '../../src/lib/testing/client-suite.js';
+} from '../../src/lib/testing/client-suite/index.js';
 
 /** The `retry:` hint: the EventSource's own reconnects come quickly. */
 const RETRY_MS = 20;
@@ -20,7 +21,7 @@ const RETRY_MS = 20;
 const RESTART_DOWN_MS = 3 * RETRY_MS;
 
 /** Serves the scripted endpoint `/events` on a free port of 127.0.0.1. */
-export async function scriptedServer(): Promise<ScriptedServer> {
+export async function scriptedHTTPServer(): Promise<ScriptedServer> {
 	const arrived: StreamRequest[] = [];
 	const waiting: Array<(request: StreamRequest) => void> = [];
 	/** Requests not answered yet: answered with 503 when the server goes away. */

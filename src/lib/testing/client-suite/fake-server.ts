@@ -1,10 +1,10 @@
-// The server side of the client suite (client-suite.ts) on `FakeEventSource`: each instance the
-// client makes, and each reconnect an instance makes by itself, is one connection attempt; the
-// test answers it as a server would, and what it writes reaches the client at once.
+// A scripted server (scripted-server.ts) for the client suite, on `FakeEventSource`: each
+// instance the client makes, and each reconnect an instance makes by itself, is one connection
+// attempt; the test answers it as a server would, and what it writes reaches the client at once.
 //
 // Test-only: it is not exported from the library.
-import type { ScriptedServer, ServerStream, StreamRequest } from './client-suite.js';
-import { FakeEventSource } from './fake-event-source.js';
+import { FakeEventSource } from '../fake-event-source.js';
+import type { ScriptedServer, ServerStream, StreamRequest } from './scripted-server.js';
 
 /** A scripted server for `FakeEventSource`; it forgets every instance made before. */
 export function fakeServer(url = '/api/events'): ScriptedServer {
