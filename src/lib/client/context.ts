@@ -1,3 +1,4 @@
+// One client for a whole app: the provider in `+layout.svelte` sets it, components below get it.
 import { getContext, hasContext, setContext } from 'svelte';
 import type { SSEClient, TopicMap } from './sse-client.svelte.js';
 

@@ -1,3 +1,4 @@
+// The client's public face: SSEClient, its types, and the context helpers that share one.
 export { getSSEContext, setSSEContext } from './context.js';
 export type {
 	EventSourceConstructor,
