@@ -1,7 +1,5 @@
-/**
- * The SSE wire format (WHATWG HTML, "Server-sent events", §9.2.5–9.2.6) as pure functions:
- * fields in, spec-exact text out. Nothing here does I/O.
- */
+// The SSE wire format (WHATWG HTML, "Server-sent events", §9.2.5–9.2.6) as pure functions:
+// fields in, spec-exact text out. Nothing here does I/O.
 import {
 	assertEventId,
 	assertTopicName,

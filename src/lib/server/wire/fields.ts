@@ -1,10 +1,8 @@
-/**
- * What may be written raw into an SSE field, and data as JSON. The spec (WHATWG HTML §9.2.6)
- * splits a stream into lines on CR, LF or CRLF, so a field value that contains any of them would
- * end its line early and let the rest be read as new fields (frame injection). Data is always
- * JSON, whose encoder escapes CR and LF inside strings, so one event is always one `data:` line.
- * Names and ids are checked instead, because they are written raw.
- */
+// What may be written raw into an SSE field, and data as JSON. The spec (WHATWG HTML §9.2.6)
+// splits a stream into lines on CR, LF or CRLF, so a field value that contains any of them would
+// end its line early and let the rest be read as new fields (frame injection). Data is always
+// JSON, whose encoder escapes CR and LF inside strings, so one event is always one `data:` line.
+// Names and ids are checked instead, because they are written raw.
 
 /** Control events (`sse:gap`, `sse:ready`) use this prefix; user topics may not. */
 export const RESERVED_PREFIX = 'sse:';
