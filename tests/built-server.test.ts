@@ -276,7 +276,16 @@ describe('the built app (node build)', () => {
 			await within(ready, 5000, 'no sse:ready');
 			const log = await within(tick, 5000, 'no logs event');
 
-			const bump = seen('broadcast');
+			// The panel also tells everyone when the number online changes (this stream's arrival
+			// may do so): wait for the event that carries the high five.
+			const bump = new Promise<MessageEvent>((resolve) => {
+				const onBroadcast = (event: MessageEvent) => {
+					if ((JSON.parse(event.data) as { count: number }).count === 0) return;
+					source.removeEventListener('broadcast', onBroadcast);
+					resolve(event);
+				};
+				source.addEventListener('broadcast', onBroadcast);
+			});
 			const posted = await fetch(`${started.url}/api/broadcast`, { method: 'POST' });
 			expect(posted.status).toBe(200);
 			const { count } = (await posted.json()) as { count: number };

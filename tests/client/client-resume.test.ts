@@ -1,8 +1,7 @@
-/**
- * SSEClient against the real hub over real HTTP, with the `eventsource` package as its
- * EventSource (a WHATWG-conformant client; jsdom has none): what a user of the client sees when
- * the server drops it, and when it adds a topic.
- */
+// SSEClient against the real hub over real HTTP, with the `eventsource` package as its
+// EventSource (a WHATWG-conformant client; jsdom has none): what a user of the client sees when
+// the server drops it, and when it adds a topic, with the hub's own replay. The client against a
+// scripted server, on this EventSource and on the fake, is client-suite.eventsource.test.ts.
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SSEClient } from '../../src/lib/client/index.js';

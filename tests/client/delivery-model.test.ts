@@ -1,17 +1,15 @@
-/**
- * "Exactly once, or told", by construction: random sequences of publishes (broadcast and per
- * session), server-side drops, clients closed and reopened, topic changes, two tabs of one session
- * with different topics, fresh clients dropped before their first event, clock jumps past the
- * retention and session bounds, store restarts and (with Redis) Redis faults, driven through the
- * real hub and the real SSEClient over real HTTP and checked against a model (delivery-model.ts).
- *
- * Every sequence comes from a seed. A failure prints it with the operations and what the failing
- * client owed and delivered. `SSE_MODEL_SEED=<n>` replays one sequence (add `-t memory` or
- * `-t redis`); `SSE_MODEL_RUNS=<n>` runs n memory sequences and n/3 Redis ones;
- * `SSE_MODEL_BASE=<n>` fixes the seeds of a whole run (they are random otherwise);
- * `SSE_MODEL_TRACE=1` lists every delivery and status change among the operations;
- * `SSE_MODEL_SPEC_IDS=1` makes the `eventsource` package honour id-only frames (as browsers do).
- */
+// "Exactly once, or told", by construction: random sequences of publishes (broadcast and per
+// session), server-side drops, clients closed and reopened, topic changes, two tabs of one session
+// with different topics, fresh clients dropped before their first event, clock jumps past the
+// retention and session bounds, store restarts and (with Redis) Redis faults, driven through the
+// real hub and the real SSEClient over real HTTP and checked against a model (delivery-model.ts).
+//
+// Every sequence comes from a seed. A failure prints it with the operations and what the failing
+// client owed and delivered. `SSE_MODEL_SEED=<n>` replays one sequence (add `-t memory` or
+// `-t redis`); `SSE_MODEL_RUNS=<n>` runs n memory sequences and n/3 Redis ones;
+// `SSE_MODEL_BASE=<n>` fixes the seeds of a whole run (they are random otherwise);
+// `SSE_MODEL_TRACE=1` lists every delivery and status change among the operations;
+// `SSE_MODEL_SPEC_IDS=1` makes the `eventsource` package honour id-only frames (as browsers do).
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, it } from 'vitest';

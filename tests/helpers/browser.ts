@@ -1,19 +1,17 @@
-/**
- * A real Chromium for end-to-end tests, driven by `playwright-core` (no browser download: it
- * uses Debian's `/usr/bin/chromium`, or the executable named by `CHROME_PATH`).
- *
- * ```ts
- * const browser = useBrowser(); // in a test file: one Chromium for the file
- * it('…', async () => {
- *   const page = await browser.newPage({ colorScheme: 'dark' }); // a fresh context per call
- *   await page.goto(app.url);
- * });
- * ```
- *
- * Chromium is launched in `beforeAll` and closed in `afterAll`; every context a test opens is
- * closed in `afterEach`, whether the test passed or not. An uncaught exception in a page fails
- * the test that opened it (see `pageErrors`).
- */
+// A real Chromium for end-to-end tests, driven by `playwright-core` (no browser download: it
+// uses Debian's `/usr/bin/chromium`, or the executable named by `CHROME_PATH`).
+//
+// ```ts
+// const browser = useBrowser(); // in a test file: one Chromium for the file
+// it('…', async () => {
+//   const page = await browser.newPage({ colorScheme: 'dark' }); // a fresh context per call
+//   await page.goto(app.url);
+// });
+// ```
+//
+// Chromium is launched in `beforeAll` and closed in `afterAll`; every context a test opens is
+// closed in `afterEach`, whether the test passed or not. An uncaught exception in a page fails
+// the test that opened it (see `pageErrors`).
 import { existsSync } from 'node:fs';
 import {
 	type Browser,

@@ -1,19 +1,17 @@
-/**
- * Starts the production build (`node build`, adapter-node) as a child process on a free
- * 127.0.0.1 port, waits until it answers HTTP, and stops it again.
- *
- * ```ts
- * let app: BuiltApp;
- * beforeEach(async () => { app = await startBuiltApp(); });
- * afterEach(() => app.stop());
- * ```
- *
- * `npm test` runs `vite build` first; when running a single file, run `npm run build` yourself.
- *
- * The demo's knobs come through `env` (see `src/demo/server/config.server.ts`), e.g. fast feeds:
- * `startBuiltApp({ env: { DEMO_LOG_MS: '100', DEMO_NOTIFY_MS: '150' } })`. To restart "the same"
- * server after killing it, start the next one with `{ port: previous.port }`.
- */
+// Starts the production build (`node build`, adapter-node) as a child process on a free
+// 127.0.0.1 port, waits until it answers HTTP, and stops it again.
+//
+// ```ts
+// let app: BuiltApp;
+// beforeEach(async () => { app = await startBuiltApp(); });
+// afterEach(() => app.stop());
+// ```
+//
+// `npm test` runs `vite build` first; when running a single file, run `npm run build` yourself.
+//
+// The demo's knobs come through `env` (see `src/demo/server/config.server.ts`), e.g. fast feeds:
+// `startBuiltApp({ env: { DEMO_LOG_MS: '100', DEMO_NOTIFY_MS: '150' } })`. To restart "the same"
+// server after killing it, start the next one with `{ port: previous.port }`.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,12 +1,9 @@
-/**
- * The model of "exactly once, or told" that the model-based delivery test checks the real hub and
- * the real SSEClient against: what was published (to whom, when), what each client had (its
- * topics and its position at every topic change), and what it delivered and was told.
- *
- * Times are logical: one counter ticks at every recorded step, so "a gap after the event was
- * published" is a comparison of two ticks, whatever the network did in between.
- */
-
+// The model of "exactly once, or told" that the model-based delivery test checks the real hub and
+// the real SSEClient against: what was published (to whom, when), what each client had (its
+// topics and its position at every topic change), and what it delivered and was told.
+//
+// Times are logical: one counter ticks at every recorded step, so "a gap after the event was
+// published" is a comparison of two ticks, whatever the network did in between.
 /** Where an event sits: its store's lifetime (epochs in the order they appeared), then `seq`. */
 export interface Position {
 	gen: number;

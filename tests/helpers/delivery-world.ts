@@ -1,9 +1,7 @@
-/**
- * The world the model-based delivery test acts on, through the public API only: a hub (memory or
- * Redis history) behind a real HTTP server that keeps its port across hub restarts, sessions
- * (one cookie jar each), and SSEClients on the real `eventsource` package, every publish,
- * delivery, gap and topic change recorded in a `DeliveryModel`.
- */
+// The world the model-based delivery test acts on, through the public API only: a hub (memory or
+// Redis history) behind a real HTTP server that keeps its port across hub restarts, sessions
+// (one cookie jar each), and SSEClients on the real `eventsource` package, every publish,
+// delivery, gap and topic change recorded in a `DeliveryModel`.
 import { EventSource, type EventSourceFetchInit } from 'eventsource';
 import { SSEClient } from '../../src/lib/client/index.js';
 import { redisHistory } from '../../src/lib/server/history/redis/index.js';

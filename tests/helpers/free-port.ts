@@ -1,3 +1,4 @@
+// A free TCP port on 127.0.0.1, for servers the tests start.
 import { createServer } from 'node:net';
 
 /** A port nothing listens on right now: the one the OS gives to a listener on port 0. */

@@ -1,7 +1,5 @@
-/**
- * A hub served over real HTTP for one test file, with everything it opened closed after each
- * test: `const fixture = hubFixture<Topics>(['chat', 'logs']);` then `await fixture.start()`.
- */
+// A hub served over real HTTP for one test file, with everything it opened closed after each
+// test: `const fixture = hubFixture<Topics>(['chat', 'logs']);` then `await fixture.start()`.
 import { afterEach } from 'vitest';
 import {
 	createSSEHub,

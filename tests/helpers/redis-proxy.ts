@@ -1,17 +1,15 @@
-/**
- * A TCP proxy in front of Redis, for faults of one connection of a store rather than of Redis:
- * a store's subscriber connection lost while its command connection stays, one back before the
- * other, replies that come late. It tells a connection's role from what it sends: one that has
- * sent SUBSCRIBE is a subscriber connection (node-redis resubscribes in the same write as its
- * handshake when it reconnects), any other a command connection.
- *
- * ```ts
- * const proxy = await startRedisProxy(REDIS_URL);
- * const store = redisHistory({ url: proxy.url });
- * proxy.hold('command'); // new command connections get nowhere until released
- * proxy.cut(); // every open connection drops, as on a network failure
- * ```
- */
+// A TCP proxy in front of Redis, for faults of one connection of a store rather than of Redis:
+// a store's subscriber connection lost while its command connection stays, one back before the
+// other, replies that come late. It tells a connection's role from what it sends: one that has
+// sent SUBSCRIBE is a subscriber connection (node-redis resubscribes in the same write as its
+// handshake when it reconnects), any other a command connection.
+//
+// ```ts
+// const proxy = await startRedisProxy(REDIS_URL);
+// const store = redisHistory({ url: proxy.url });
+// proxy.hold('command'); // new command connections get nowhere until released
+// proxy.cut(); // every open connection drops, as on a network failure
+// ```
 import net from 'node:net';
 
 export type Role = 'subscriber' | 'command';

@@ -1,8 +1,6 @@
-/**
- * Redis for the scale-out tests: the shared server (REDIS_URL, default redis://127.0.0.1:6379)
- * through an admin client that cleans key prefixes, and throwaway `redis-server` processes on a
- * free port that a test can kill and restart.
- */
+// Redis for the scale-out tests: the shared server (REDIS_URL, default redis://127.0.0.1:6379)
+// through an admin client that cleans key prefixes, and throwaway `redis-server` processes on a
+// free port that a test can kill and restart.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';

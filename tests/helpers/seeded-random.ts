@@ -1,3 +1,4 @@
+// Seeded randomness for the model-based tests: a failing sequence replays from its seed alone.
 /**
  * A small seeded pseudo-random generator (mulberry32) for the model-based tests: the same seed
  * gives the same sequence of choices, so a failing sequence replays from its seed alone.

@@ -1,7 +1,5 @@
-/**
- * A test client on the real `eventsource` package (a WHATWG-conformant EventSource), with a
- * cookie jar so reconnects keep their session as a browser's would, and a log of what arrived.
- */
+// A test client on the real `eventsource` package (a WHATWG-conformant EventSource), with a
+// cookie jar so reconnects keep their session as a browser's would, and a log of what arrived.
 import { EventSource, type EventSourceFetchInit } from 'eventsource';
 
 export interface Received {

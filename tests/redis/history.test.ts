@@ -1,8 +1,6 @@
-/**
- * What `redisHistory` promises a deployment, seen from a client: real HTTP servers, real
- * `eventsource` clients, a real Redis (the shared one, or a private redis-server that a test
- * kills and restarts, with the persistence it needs).
- */
+// What `redisHistory` promises a deployment, seen from a client: real HTTP servers, real
+// `eventsource` clients, a real Redis (the shared one, or a private redis-server that a test
+// kills and restarts, with the persistence it needs).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HistoryStore } from '../../src/lib/server/history/index.js';
 import {

@@ -1,10 +1,8 @@
-/**
- * `redisHistory` when Redis goes back in time: restarted from an RDB snapshot older than its head
- * (stock Redis saves one every few minutes), or its keys replaced while the store runs. Ids must
- * never be handed out twice in one epoch: the store starts a new epoch, and its live feed tells
- * the streams to catch up into it. Private redis-servers on free ports, with their data in a
- * temporary directory.
- */
+// `redisHistory` when Redis goes back in time: restarted from an RDB snapshot older than its head
+// (stock Redis saves one every few minutes), or its keys replaced while the store runs. Ids must
+// never be handed out twice in one epoch: the store starts a new epoch, and its live feed tells
+// the streams to catch up into it. Private redis-servers on free ports, with their data in a
+// temporary directory.
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
 	HistoryStore,

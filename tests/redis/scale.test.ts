@@ -1,8 +1,6 @@
-/**
- * Scale-out over Redis, as a deployment runs it: two "processes" (two real HTTP servers, each with
- * its own hub and its own `redisHistory` with its own Redis connections) on one key prefix, real
- * `eventsource` clients with a cookie jar, and a private redis-server that is killed and restarted.
- */
+// Scale-out over Redis, as a deployment runs it: two "processes" (two real HTTP servers, each with
+// its own hub and its own `redisHistory` with its own Redis connections) on one key prefix, real
+// `eventsource` clients with a cookie jar, and a private redis-server that is killed and restarted.
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -239,11 +237,11 @@ describe('two processes sharing one Redis prefix', () => {
 			['chat', 'logs'],
 			['chat', 'logs', 'alerts'],
 		];
-		const subscribers: Array<{ client: TestClient; topics: readonly Topic[] }> = [];
-		const subscribe = (node: Node, topics: readonly Topic[]) =>
-			subscribers.push({ client: open(streamUrl(node, topics)), topics });
-		for (let i = 0; i < 10; i++) subscribe(i % 2 ? b : a, topicSets[i % 5] as Topic[]);
-		await Promise.all(subscribers.map(({ client }) => ready(client)));
+		const clients: Array<{ client: TestClient; topics: readonly Topic[] }> = [];
+		const connect = (node: Node, topics: readonly Topic[]) =>
+			clients.push({ client: open(streamUrl(node, topics)), topics });
+		for (let i = 0; i < 10; i++) connect(i % 2 ? b : a, topicSets[i % 5] as Topic[]);
+		await Promise.all(clients.map(({ client }) => ready(client)));
 
 		const perPublisher = 300;
 		const publishLoop = async (node: Node, offset: number) => {
@@ -253,8 +251,8 @@ describe('two processes sharing one Redis prefix', () => {
 				out.push({ topic, id: await node.hub.publish(topic, { n, from: node.name }) });
 				// Two late joiners (no Last-Event-ID): the retained history, then live from both.
 				if (offset === 0 && n === perPublisher / 2) {
-					subscribe(a, ['chat', 'alerts']);
-					subscribe(b, ['logs', 'chat']);
+					connect(a, ['chat', 'alerts']);
+					connect(b, ['logs', 'chat']);
 				}
 			}
 			return out;
@@ -277,7 +275,7 @@ describe('two processes sharing one Redis prefix', () => {
 		const markers = new Map<Topic, string>();
 		for (const topic of TOPICS) markers.set(topic, await a.hub.publish(topic, { n: -1 }));
 		const ordered = [...published, ...[...markers].map(([topic, id]) => ({ topic, id }))];
-		for (const { client, topics } of subscribers) {
+		for (const { client, topics } of clients) {
 			const expected = ordered.filter((p) => topics.includes(p.topic)).map((p) => p.id);
 			await client.until(
 				(r) => topics.every((t) => ids(r).includes(markers.get(t) as string)),
@@ -286,7 +284,7 @@ describe('two processes sharing one Redis prefix', () => {
 			);
 			expect(ids(client.received)).toEqual(expected);
 		}
-		expect(subscribers).toHaveLength(12);
+		expect(clients).toHaveLength(12);
 		expect([...a.errors, ...b.errors]).toEqual([]);
 		console.info(
 			`[redis-scale] ${published.length} events from 2 processes in ${publishMs.toFixed(0)} ms`,
@@ -515,7 +513,7 @@ describe('while the live feed is in doubt', () => {
 		return { brought, stop };
 	}
 
-	/** Resolves once `count` connections (processes' subscribers) listen on the prefix's channel. */
+	/** Resolves once `count` subscriber connections (one per process) listen on the prefix's channel. */
 	async function listening(prefix: string, count: number) {
 		const channel = `${prefix}live`;
 		await expect

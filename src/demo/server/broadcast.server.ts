@@ -1,3 +1,4 @@
+// The demo's broadcast counter: one number for every open tab of every visitor.
 import { createClient } from 'redis';
 import type { DemoTopics } from '../topics.js';
 import { config } from './config.server.js';

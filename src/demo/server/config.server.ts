@@ -1,3 +1,4 @@
+// The demo's knobs, from the environment (see the README's table).
 import { env } from '$env/dynamic/private';
 
 function number(name: string, fallback: number): number {

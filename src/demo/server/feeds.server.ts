@@ -1,3 +1,4 @@
+// The demo's background feeds: notifications and logs for everyone.
 import type { DemoTopics } from '../topics.js';
 import { updateOnline } from './broadcast.server.js';
 import { config } from './config.server.js';

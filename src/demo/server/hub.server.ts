@@ -1,3 +1,4 @@
+// The demo's one hub, on memory history, or Redis when REDIS_URL is set.
 import { createSSEHub, memoryHistory } from 'svelte-sse-kit/server';
 import { redisHistory } from 'svelte-sse-kit/server/redis';
 import { DEMO_TOPICS, type DemoTopics } from '../topics.js';

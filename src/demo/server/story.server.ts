@@ -1,3 +1,4 @@
+// The demo's story chat: a short story told line by line to one session.
 import type { StoryLine } from '../topics.js';
 import { config } from './config.server.js';
 import { hub } from './hub.server.js';

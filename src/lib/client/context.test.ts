@@ -1,7 +1,5 @@
-/**
- * The client inside real Svelte components (browser build, jsdom): shared through context,
- * rendered reactively, connected on mount and closed on destroy, once.
- */
+// The client inside real Svelte components (browser build, jsdom): shared through context,
+// rendered reactively, connected on mount and closed on destroy, once.
 import { render, screen } from '@testing-library/svelte';
 import { flushSync } from 'svelte';
 import { beforeEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-// The client layer's face: the one copyable file, sse-client.svelte.ts, holds all of it.
+// The client's public face: SSEClient, its types, and the context helpers that share one (all
+// in the one copyable file, sse-client.svelte.ts).
 export type {
 	EventSourceConstructor,
 	EventSourceLike,

@@ -1,7 +1,5 @@
-/**
- * The client file copies two rules of the wire protocol (it must import only from `svelte`): what
- * a hub event id looks like, and the gap reasons. This holds the two copies to the server's.
- */
+// The client file copies two rules of the wire protocol (it must import only from `svelte`): what
+// a hub event id looks like, and the gap reasons. This holds the two copies to the server's.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { GapReason } from '../server/replay/index.js';
 import { formatEventId, parseEventId } from '../server/wire/index.js';

@@ -1,24 +1,22 @@
-/**
- * SSEClient — one Server-Sent Events connection for many typed topics, as Svelte 5 runes.
- *
- * This file imports only from `svelte`: copy it into any Svelte 5 project as it is.
- *
- * ```svelte
- * <script lang="ts">
- *   import { SSEClient } from 'svelte-sse-kit';
- *   type Topics = { chat: { text: string }; logs: string };
- *   const stream = new SSEClient<Topics>('/api/events', {
- *     topics: { chat: (m) => messages.push(m.text) },
- *   });
- *   let messages = $state<string[]>([]);
- * </script>
- * <p>{stream.status} · {stream.topicCounters.chat ?? 0} messages</p>
- * ```
- *
- * Inside a component it connects on mount and closes on destroy. It resumes across reconnects
- * by sending its last event id, and drops any event it has already delivered, so a server that
- * replays history (svelte-sse-kit's hub) never makes it miss or repeat one.
- */
+// SSEClient — one Server-Sent Events connection for many typed topics, as Svelte 5 runes.
+//
+// This file imports only from `svelte`: copy it into any Svelte 5 project as it is.
+//
+// ```svelte
+// <script lang="ts">
+//   import { SSEClient } from 'svelte-sse-kit';
+//   type Topics = { chat: { text: string }; logs: string };
+//   const stream = new SSEClient<Topics>('/api/events', {
+//     topics: { chat: (m) => messages.push(m.text) },
+//   });
+//   let messages = $state<string[]>([]);
+// </script>
+// <p>{stream.status} · {stream.topicCounters.chat ?? 0} messages</p>
+// ```
+//
+// Inside a component it connects on mount and closes on destroy. It resumes across reconnects
+// by sending its last event id, and drops any event it has already delivered, so a server that
+// replays history (svelte-sse-kit's hub) never makes it miss or repeat one.
 import { getContext, hasContext, setContext, untrack } from 'svelte';
 
 /** Topic name → the type of its data. */
@@ -155,6 +153,7 @@ export interface SSESharing {
 	tabs: number;
 }
 
+// [spec] readyState CLOSED: the EventSource failed the connection and never retries by itself.
 const CLOSED = 2;
 const EVENT_ID = /^([A-Za-z0-9_]+)-(\d{1,15})$/;
 /** Gaps after which ids no longer compare with those delivered before (a new or rewound store). */
@@ -372,8 +371,9 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	/** What the current EventSource resumes from on its own reconnects: its URL's position. */
 	#sourcePosition = '';
 	/**
-	 * The stream stated a newer position than its EventSource holds (the `eventsource` package
-	 * ignores a frame with only an `id:`): its own reconnect would lose it, so the client reopens.
+	 * The stream stated a newer position than its EventSource holds: its own reconnect would lose
+	 * it, so the client reopens. [spec] A frame with only an `id:` sets the last event ID buffer;
+	 * the `eventsource` package ignores it.
 	 */
 	#sourceBehind = false;
 	/** The id of the event before on the current stream (see the id-less check in `#open`). */
@@ -657,7 +657,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		for (const topic of topics) params.append('topics', topic);
 		for (const topic of history) params.append('history', topic);
 		params.set('client', this.#group ? this.#streamClient : this.#clientId);
-		// A new EventSource cannot set Last-Event-ID itself; the server reads this instead.
+		// [spec] An EventSource sends Last-Event-ID only on its own reconnects, and a new one cannot
+		// be given one: the position goes in the URL, where the server reads it instead.
 		if (position) params.set('lastEventId', position);
 		this.#sourcePosition = position ?? '';
 		this.#sourceBehind = false;
@@ -665,6 +666,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const extra = this.#options.eventSourceInit;
 		const init = {
 			...(typeof extra === 'function' ? extra() : extra),
+			// [spec] withCredentials: the request's credentials mode is "include" (cookies cross-origin).
 			withCredentials: this.#options.withCredentials ?? false,
 		};
 
@@ -689,6 +691,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const current = (handler: (event: MessageEvent) => void) => (event: MessageEvent) => {
 			if (this.#source === source) handler(event);
 		};
+		// [spec] `open` fires once the response is a 200 of `text/event-stream`, at every reconnect.
 		source.addEventListener(
 			'open',
 			current(() => this.#onOpen()),
@@ -711,14 +714,15 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 				this.#onReady(event.data, event.lastEventId ?? '');
 			}),
 		);
-		// The spec carries `lastEventId` over to an event that has no `id:` field, so an event
-		// with the same id as the one before it on this stream had none: never a duplicate.
+		// [spec] The last event ID buffer carries over to an event that has no `id:` field, so an
+		// event with the same id as the one before it on this stream had none: never a duplicate.
 		this.#previousId = '';
+		// [spec] An event is dispatched under the type its `event:` field names: one listener a topic.
 		for (const topic of topics) {
 			source.addEventListener(
 				topic,
 				current((event) => {
-					const lastId = event.lastEventId ?? '';
+					const lastId = event.lastEventId ?? ''; // [spec] the last event ID buffer at dispatch
 					if (lastId !== '') this.#sourceBehind = false; // it resumes from this id now
 					const id = lastId === this.#previousId ? '' : lastId;
 					this.#previousId = lastId;
@@ -872,7 +876,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 
 	#onError(source: EventSourceLike, event: Event): void {
 		if (source.readyState !== CLOSED) {
-			// The browser reconnects by itself, sending Last-Event-ID: the server replays again.
+			// [spec] Reestablishing: readyState CONNECTING, `error`, and after the reconnection time
+			// (the server's `retry:`) a new request with Last-Event-ID: the server replays again.
 			this.#status = 'connecting';
 			this.#replaying = true;
 			this.#broadcastState();
@@ -882,7 +887,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			this.#retryTimer = setTimeout(() => this.#open(), this.#backoff());
 			return;
 		}
-		// The browser gave up (an HTTP error, a wrong content type): reconnect ourselves.
+		// [spec] Failing the connection (a status other than 200, a type other than
+		// `text/event-stream`): readyState CLOSED, `error`, no retry. Reconnect ourselves.
 		this.#closeSource();
 		this.#status = 'error';
 		const details = event as Event & { status?: number; code?: number; message?: string };
@@ -961,7 +967,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const epoch = match[1] as string;
 		if (epoch !== this.#epoch) this.#enterEpoch(epoch);
 		this.#advance(Number(match[2]), stated);
-		// A browser's ready event carries the stated id; an EventSource that ignored it does not.
+		// [spec] A browser's ready event carries the stated id (set by the id-only frame before it);
+		// an EventSource that ignored that frame does not.
 		if (sourceId !== undefined && stated !== (sourceId || this.#sourcePosition)) {
 			this.#sourceBehind = true;
 		}

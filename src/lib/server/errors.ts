@@ -1,3 +1,5 @@
+// The server's errors: a refused request or publish (SSEHubError, SSEValidationError) and an
+// option that cannot work (SSEConfigError), each with a `code` to branch on.
 /** What went wrong, for code that branches on it; also the `error.code` of a refused request. */
 export type SSEHubErrorCode =
 	/** The request named no topic. */

@@ -9,6 +9,7 @@ export type {
 	AppendedEvent,
 	AppendInput,
 	CursorRecord,
+	HistoryBounds,
 	HistoryStats,
 	HistoryStore,
 	LiveHandlers,

@@ -1,11 +1,9 @@
-/**
- * A scriptable `EventSource` for tests: pass the class as the client's `EventSource` option, then
- * drive each instance by hand (`open()`, `emit()`, `error()`). It follows the WHATWG spec where
- * the client could notice (ready states, `lastEventId` kept from one event to the next) and
- * records every instance so a test can count connections and see which ones are still open.
- *
- * Test-only: it is not exported from the library.
- */
+// A scriptable `EventSource` for tests: pass the class as the client's `EventSource` option, then
+// drive each instance by hand (`open()`, `emit()`, `error()`). It follows the WHATWG spec where
+// the client could notice (ready states, `lastEventId` kept from one event to the next) and
+// records every instance so a test can count connections and see which ones are still open.
+//
+// Test-only: it is not exported from the library.
 import type { EventSourceLike } from '../client/sse-client.svelte.js';
 
 type Listener = (event: MessageEvent) => void;

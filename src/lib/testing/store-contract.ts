@@ -1,11 +1,11 @@
-/**
- * The behaviour every `HistoryStore` must show, as one suite that each implementation runs
- * (`memoryHistory` in `memory.test.ts`, `redisHistory` against a real Redis). It uses only the
- * public interface, so what passes here is what the hub and replay may rely on.
- */
+// The behaviour every `HistoryStore` must show, as one suite that each implementation runs
+// (`memoryHistory` in `memory.test.ts`, `redisHistory` against a real Redis). It uses only the
+// public interface, so what passes here is what the hub and replay may rely on.
 import { afterEach, describe, expect, it } from 'vitest';
+import { SSEConfigError } from '../server/errors.js';
 import type {
 	CursorRecord,
+	HistoryBounds,
 	HistoryStore,
 	ReadResult,
 	StoredEvent,
@@ -14,15 +14,10 @@ import type {
 import { parseEventId } from '../server/wire/index.js';
 import { record } from './records.js';
 
-export interface StoreFactoryOptions {
-	/** Events kept per session buffer and per broadcast topic log. */
-	maxLength: number;
-	/** Events older than this are dropped. */
-	maxAgeMs: number;
-	/** A session idle for longer than this is forgotten; left to the store's default when unset. */
-	sessionTtlMs?: number;
-	/** At most this many sessions are kept; left to the store's default when unset. */
-	maxSessions?: number;
+/** The bounds a store is made with: `sessionTtlMs` and `maxSessions` left to its defaults when unset. */
+export interface StoreFactoryOptions
+	extends Pick<HistoryBounds, 'maxLength' | 'maxAgeMs'>,
+		Partial<Pick<HistoryBounds, 'sessionTtlMs' | 'maxSessions'>> {
 	/** A clock to use instead of the real one; only passed when the store declares `injectableClock`. */
 	now?: () => number;
 }
@@ -382,6 +377,54 @@ export function describeHistoryStore(
 				expect(await next(6, 2)).toEqual([7]);
 				expect(await next(7, 2)).toEqual([]);
 				expect(await next(0, 1)).toEqual([1]);
+			});
+		});
+
+		describe('bounds', () => {
+			/** What making a store with `options` throws (or its factory rejects with); none if it is made. */
+			async function refusal(options: Partial<StoreFactoryOptions>): Promise<unknown> {
+				try {
+					await open(options);
+				} catch (error) {
+					return error;
+				}
+				return undefined;
+			}
+
+			function expectConfigError(error: unknown, message: RegExp, name: string): void {
+				expect(error, name).toBeInstanceOf(RangeError);
+				expect(error, name).toBeInstanceOf(SSEConfigError);
+				expect((error as SSEConfigError).code, name).toBe('invalid_option');
+				expect((error as Error).message, name).toMatch(message);
+			}
+
+			it('refuses, as it is made, bounds it cannot work with', async () => {
+				for (const key of ['maxLength', 'maxAgeMs', 'sessionTtlMs', 'maxSessions'] as const) {
+					for (const value of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+						const name = `${key}=${value}`;
+						expectConfigError(
+							await refusal({ [key]: value }),
+							new RegExp(`${key} must be a positive`),
+							name,
+						);
+					}
+				}
+				// Counts are whole: a ring buffer of 1.5 events would fail later, far from the mistake.
+				expectConfigError(
+					await refusal({ maxLength: 1.5 }),
+					/maxLength must be a positive integer/,
+					'maxLength=1.5',
+				);
+				expectConfigError(
+					await refusal({ maxSessions: 2.5 }),
+					/maxSessions must be a positive integer/,
+					'maxSessions=2.5',
+				);
+				expectConfigError(
+					await refusal({ maxAgeMs: 0 }),
+					/maxAgeMs must be a positive number of ms/,
+					'maxAgeMs=0',
+				);
 			});
 		});
 

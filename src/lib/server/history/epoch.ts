@@ -1,3 +1,5 @@
+// Epoch names: what makes the ids of one store lifetime differ from every other's.
+
 /**
  * A name for a new store lifetime that will not repeat across restarts or processes: base-36
  * time plus 32 random bits, in the characters the wire grammar allows in an epoch.

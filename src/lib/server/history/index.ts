@@ -8,7 +8,7 @@ export {
 	resolveBounds,
 } from './bounds.js';
 export { newEpoch } from './epoch.js';
-export { type MemoryHistoryOptions, memoryHistory } from './memory.js';
+export { type MemoryHistoryOptions, memoryHistory } from './memory/memory.js';
 export type {
 	AppendedEvent,
 	AppendInput,

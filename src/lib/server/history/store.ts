@@ -1,8 +1,6 @@
-/**
- * The contract every history store keeps (`memoryHistory`, `redisHistory`). The hub assigns no
- * sequence numbers and keeps no history itself: it asks the store, so several processes that
- * share a store share one history.
- */
+// The contract every history store keeps (`memoryHistory`, `redisHistory`). The hub assigns no
+// sequence numbers and keeps no history itself: it asks the store, so several processes that
+// share a store share one history.
 
 /** Ended cursor records a store keeps per session, beyond the open ones. */
 export const MAX_ENDED_RECORDS = 32;
@@ -26,7 +24,7 @@ export interface AppendInput {
 	topic: string;
 	/** JSON text. */
 	data: string;
-	/** Publish to this session only; otherwise to every subscriber of the topic. */
+	/** Publish to this session only; otherwise to every open stream of the topic. */
 	session?: string;
 	/**
 	 * Names the event for a producer that may send it twice (a retried webhook, a call that timed

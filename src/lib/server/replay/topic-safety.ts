@@ -1,3 +1,4 @@
+// Topic safety: which requested topics a client already had at its position, from its cursor records.
 import type { CursorRecord, HistoryStore } from '../history/index.js';
 
 export interface TopicSafety {

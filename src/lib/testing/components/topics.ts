@@ -1,2 +1,2 @@
-/** The topics the test components share. Test-only: not exported from the library. */
+// The topics the test components share (test-only: not exported from the library).
 export type ChatTopics = { chat: { text: string } };

@@ -1,7 +1,21 @@
-/**
- * The Lua scripts of `redisHistory`. Each runs atomically in Redis, so a sequence number, the
- * event it names, the trimming and the live publish happen as one step, whatever process calls.
- */
+// The Lua scripts of `redisHistory`. Each runs atomically in Redis, so a sequence number, the
+// event it names, the trimming and the live publish happen as one step, whatever process calls.
+//
+// Key layout under `prefix` (default `sse:`):
+// - `epoch`, `seq`: the store's lifetime name and its counter; created together, gone together.
+//   `run`: the Redis `run_id` the epoch began in (a restart may have loaded an older snapshot).
+// - `t:<topic>`: stream of a topic's broadcast events; `s:<session>`: stream of a session's own
+//   events. Entry ids are `<seq>-0`, so ids increase with `seq` whichever process wrote them.
+// - `drops` (topic → newest `seq` a topic stream dropped), `sd:<session>` (the same per topic of
+//   one session stream), `forgot` (newest `seq` of the topic streams forgotten altogether).
+// - `snewest` (session → newest `seq` of each topic of its own events), folded into `sforgot`
+//   (topic → the same over forgotten sessions) and `sfloor` (over all topics) when a session is
+//   forgotten; `r:<session>` notes `sfloor` when the session is made.
+// - `r:<session>`: hash of cursor records by connection id.
+// - `i:<epoch>:<key>`: the event first appended with an idempotency key, for `maxAgeMs`.
+// - `topics`, `sessions`: sorted sets of the live topic streams and sessions by last activity,
+//   so idle ones are found and forgotten without scanning the keyspace.
+// - `live`: the pub/sub channel every append is published on.
 import { createHash } from 'node:crypto';
 import { MAX_ENDED_RECORDS } from '../store.js';
 
@@ -397,7 +411,7 @@ return { epoch, head, expired, flat }
 `;
 
 /** ARGV 7.. : session, connection, ended ('1' or '0'), record JSON, maxSessions. */
-const SET_SUBSCRIPTION = `${COMMON}
+const SET_CURSOR_RECORD = `${COMMON}
 meta()
 local session = ARGV[7]
 if not session_alive(session) then create_session(session, tonumber(ARGV[11])) end
@@ -490,7 +504,7 @@ export class Script {
 export const scripts = {
 	append: new Script(APPEND),
 	read: new Script(READ),
-	setCursorRecord: new Script(SET_SUBSCRIPTION),
+	setCursorRecord: new Script(SET_CURSOR_RECORD),
 	cursorRecords: new Script(CURSOR_RECORDS),
 	heartbeat: new Script(HEARTBEAT),
 	meta: new Script(META),

@@ -1,11 +1,12 @@
+// The ring buffer under every log of the in-memory store.
+const INITIAL_SIZE = 8;
+
 /**
  * A bounded FIFO on one array: O(1) push (evicting the oldest when full), O(1) shift and O(1)
  * indexed reads, with no copying as it wraps. The array starts empty and doubles up to the
  * capacity, so the many short histories (a session per visitor) cost what they hold, not their
  * bound; the copies that growth makes add up to less than one per item.
  */
-const INITIAL_SIZE = 8;
-
 export class RingBuffer<T> {
 	readonly capacity: number;
 	#items: Array<T | undefined>;

@@ -1,0 +1,123 @@
+// `memoryHistory()`: the default `HistoryStore`, everything in this process's memory. Its parts:
+// the logs (event-log.ts), the sessions (sessions.ts), the idempotency keys and the read merge.
+import { formatEventId } from '../../wire/index.js';
+import {
+	checkIdempotencyKey,
+	type HistoryBounds,
+	positiveInteger,
+	resolveBounds,
+} from '../bounds.js';
+import { newEpoch } from '../epoch.js';
+import type {
+	AppendedEvent,
+	AppendInput,
+	CursorRecord,
+	HistoryStats,
+	HistoryStore,
+	ReadQuery,
+	ReadResult,
+	StoredEvent,
+} from '../store.js';
+import { EventLog, RetainedEvents, TopicLogs } from './event-log.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
+import { readEvents } from './read.js';
+import { type Session, Sessions, withCursorRecord } from './sessions.js';
+
+/** The bounds (`HistoryBounds`: how many events, how old, how many sessions) and the clock. */
+export interface MemoryHistoryOptions extends Partial<HistoryBounds> {
+	/**
+	 * Idempotency keys remembered (each for `maxAgeMs`); past it the oldest is forgotten first, and
+	 * a retry with it would be stored again.
+	 * @default 10000
+	 */
+	maxIdempotencyKeys?: number;
+	/** The clock, in ms; injectable for tests. @default Date.now */
+	now?: () => number;
+}
+
+/**
+ * The default history: everything in this process's memory, gone when it restarts (the next
+ * reconnect then gets an `epoch` gap). One ring buffer per session, one log per broadcast
+ * topic, every one bounded by count and age; sessions bounded by idleness and number.
+ */
+export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore {
+	const { maxLength, maxAgeMs, sessionTtlMs, maxSessions } = resolveBounds(
+		'memoryHistory',
+		options,
+	);
+	const now = options.now ?? Date.now;
+	const maxKeys = positiveInteger(
+		'memoryHistory',
+		'maxIdempotencyKeys',
+		options.maxIdempotencyKeys ?? 10_000,
+	);
+
+	const epoch = newEpoch();
+	const retained = new RetainedEvents(maxAgeMs, now);
+	const logs = {
+		topics: new TopicLogs(maxLength, retained),
+		sessions: new Sessions(sessionTtlMs, maxSessions, now, retained),
+		head: 0,
+	};
+	const { topics, sessions } = logs;
+	const keys = new IdempotencyKeys(maxKeys, maxAgeMs, now);
+
+	return {
+		async epoch() {
+			return epoch;
+		},
+
+		async head() {
+			return logs.head;
+		},
+
+		async append({ topic, data, session: sessionId, idempotencyKey }: AppendInput) {
+			if (idempotencyKey !== undefined) {
+				const first = keys.storedUnder(checkIdempotencyKey('memoryHistory', idempotencyKey));
+				if (first) return { ...first, duplicate: true } satisfies AppendedEvent;
+			}
+			const seq = ++logs.head;
+			const event: StoredEvent = { seq, id: formatEventId(epoch, seq), topic, data, time: now() };
+			let log: EventLog;
+			if (sessionId !== undefined) {
+				event.session = sessionId;
+				const session = sessions.touch(sessionId, true) as Session;
+				session.log ??= new EventLog(maxLength);
+				log = session.log;
+			} else {
+				log = topics.log(topic);
+			}
+			retained.push(log, event);
+			if (idempotencyKey !== undefined) keys.remember(idempotencyKey, event);
+			return event;
+		},
+
+		async read({ session, cursors, limit }: ReadQuery): Promise<ReadResult> {
+			return readEvents(logs, sessions.touch(session, false), cursors, limit);
+		},
+
+		async setCursorRecord(sessionId: string, record: CursorRecord) {
+			const session = sessions.touch(sessionId, true) as Session;
+			session.records = withCursorRecord(session.records, record);
+		},
+
+		async cursorRecords(sessionId: string) {
+			const session = sessions.touch(sessionId, false);
+			return session ? session.records.map((record) => ({ ...record })) : null;
+		},
+
+		async stats(): Promise<HistoryStats> {
+			sessions.expire();
+			topics.pruneLogs();
+			sessions.pruneLogs();
+			return { epoch, head: logs.head, sessions: sessions.size, events: retained.count };
+		},
+
+		async close() {
+			topics.clear();
+			sessions.clear();
+			keys.clear();
+			retained.count = 0;
+		},
+	};
+}

@@ -1,0 +1,139 @@
+// The sessions of the in-memory store: each one's own events and cursor records, bounded by
+// idleness and by number, and what forgotten sessions may have taken with them.
+import { type CursorRecord, MAX_ENDED_RECORDS } from '../store.js';
+import type { EventLog, RetainedEvents } from './event-log.js';
+
+export interface Session {
+	/** Its own events; made by the first one (most sessions only ever get broadcasts). */
+	log: EventLog | undefined;
+	records: CursorRecord[];
+	lastActive: number;
+	/**
+	 * How far forgotten sessions' own events reached when this one was made: an earlier session
+	 * of the same id may have lost events up to there.
+	 */
+	floor: number;
+}
+
+const isOpen = (session: Session) => session.records.some((record) => record.to === null);
+
+export class Sessions {
+	// Map order is least recently active first: touching a session moves it to the end.
+	readonly #sessions = new Map<string, Session>();
+	// The newest `seq` of a forgotten session's own events, per topic and of all topics: a session
+	// the store does not know (or knows anew) may have lost its events up to there. Per topic, so
+	// that forgetting sessions never makes a gap on a topic they had no events of.
+	readonly #forgottenUpTo = new Map<string, number>();
+	#forgottenFloor = 0;
+
+	constructor(
+		readonly ttlMs: number,
+		readonly max: number,
+		readonly now: () => number,
+		readonly retained: RetainedEvents,
+	) {}
+
+	get size(): number {
+		return this.#sessions.size;
+	}
+
+	/** The session `id`, marked active (and its own log pruned); made when unknown if `create`. */
+	touch(id: string, create: boolean): Session | undefined {
+		this.expire();
+		let session = this.#sessions.get(id);
+		if (session) {
+			this.#sessions.delete(id);
+		} else {
+			if (!create) return undefined;
+			if (this.#sessions.size >= this.max) this.#evictForRoom();
+			session = { log: undefined, records: [], lastActive: 0, floor: this.#forgottenFloor };
+		}
+		session.lastActive = this.now();
+		this.#sessions.set(id, session);
+		if (session.log) this.retained.prune(session.log);
+		return session;
+	}
+
+	/**
+	 * Forgets idle sessions past their TTL, oldest first. A session with an open connection is
+	 * active by definition: it moves to the recent end, so open sessions never pile up at the
+	 * front and every scan stays short.
+	 */
+	expire(): void {
+		const cutoff = this.now() - this.ttlMs;
+		for (const [id, session] of this.#sessions) {
+			if (session.lastActive >= cutoff) break;
+			if (isOpen(session)) this.#refresh(id, session);
+			else this.#forget(id, session);
+		}
+	}
+
+	/** Drops what aged out of every session's own log. */
+	pruneLogs(): void {
+		for (const session of this.#sessions.values()) {
+			if (session.log) this.retained.prune(session.log);
+		}
+	}
+
+	/** The newest `seq` of `topic` the session may have lost with an earlier one of its id. */
+	lostWith(session: Session | undefined, topic: string): number {
+		const lost = this.#forgottenUpTo.get(topic) ?? 0;
+		return session ? Math.min(lost, session.floor) : lost;
+	}
+
+	clear(): void {
+		this.#sessions.clear();
+		this.#forgottenUpTo.clear();
+	}
+
+	#forget(id: string, session: Session): void {
+		if (session.log) {
+			this.retained.forget(session.log);
+			// Once per session, over what it holds: amortized O(1) per event appended.
+			for (const [topic, seq] of session.log.newestByTopic()) {
+				if (seq > (this.#forgottenUpTo.get(topic) ?? 0)) this.#forgottenUpTo.set(topic, seq);
+				this.#forgottenFloor = Math.max(this.#forgottenFloor, seq);
+			}
+		}
+		this.#sessions.delete(id);
+	}
+
+	/** Moves a session to the most-recently-active end of the map. */
+	#refresh(id: string, session: Session): void {
+		this.#sessions.delete(id);
+		session.lastActive = this.now();
+		this.#sessions.set(id, session);
+	}
+
+	/** Makes room for one more session by forgetting the longest-idle one that is not open. */
+	#evictForRoom(): void {
+		let left = this.#sessions.size; // each open session is moved to the end once at most
+		for (const [id, session] of this.#sessions) {
+			if (left-- <= 0) return;
+			if (!isOpen(session)) {
+				this.#forget(id, session);
+				return;
+			}
+			this.#refresh(id, session);
+		}
+	}
+}
+
+/**
+ * `records` with `record` added, or in place of the one of its connection: every open record and
+ * the newest `MAX_ENDED_RECORDS` ended ones.
+ */
+export function withCursorRecord(records: CursorRecord[], record: CursorRecord): CursorRecord[] {
+	// A new array of exactly its length: one pushed onto grows to 17 slots, and there is one of
+	// these per session.
+	const next = [...records.filter((r) => r.connection !== record.connection), record];
+	let ended = next.filter((r) => r.to !== null).length;
+	while (ended > MAX_ENDED_RECORDS) {
+		next.splice(
+			next.findIndex((r) => r.to !== null),
+			1,
+		);
+		ended--;
+	}
+	return next;
+}
