@@ -551,14 +551,16 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		clearTimeout(this.#retryTimer);
 		this.#retryTimer = undefined;
 		this.#closeSource();
-		const group = this.#group;
-		if (!group) return;
-		if (group.leading) {
+		if (this.#group?.leading) {
 			// The others show `connecting` until the next leader has opened the stream again.
 			this.#status = 'connecting';
 			this.#broadcastState();
 		}
-		group.leave();
+		this.#leaveGroup();
+	}
+
+	#leaveGroup(): void {
+		this.#group?.leave();
 		this.#group = null;
 		this.#sharing = null;
 		this.#leader = null;
@@ -634,7 +636,10 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			if (older === undefined) for (const topic of join.topics) history.add(topic);
 			else start = older;
 		}
-		return { topics: group.union(own), position: start, history: [...history], served };
+		const topics = group.union(own);
+		// Only topics the stream asks for (a member may have dropped one it wanted the history of).
+		const asked = [...history].filter((topic) => topics.includes(topic));
+		return { topics, position: start, history: asked, served };
 	}
 
 	#open(): void {
@@ -905,6 +910,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 				),
 			);
 			this.#broadcastState();
+			// A stopped leader gives the lock up: each tab then tries once (and stops) on its own.
+			this.#leaveGroup();
 			return;
 		}
 		const wait = this.#backoff();

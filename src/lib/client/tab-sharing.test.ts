@@ -173,6 +173,43 @@ describe('tabs sharing one stream', () => {
 		expect(a.gaps).toEqual([{ reason: 'epoch', topics: ['chat'] }]);
 	});
 
+	it('asks no history of a topic a tab added and dropped again before the stream reopened', async () => {
+		openTab(['chat']);
+		const source = await sharedSource();
+		const b = openTab(['chat']);
+		await vi.waitFor(() => expect(b.client.sharing?.tabs).toBe(2));
+		const current = await sharedSource();
+		b.client.updateTopics({ addTopics: ['alerts'] });
+		b.client.updateTopics({ removeTopics: ['alerts'] });
+		await vi.waitFor(async () => {
+			const open = await sharedSource();
+			expect(open).not.toBe(source);
+			expect(open).not.toBe(current);
+		});
+		const next = await sharedSource();
+		expect(next.topics).toEqual(['chat']);
+		// The hub refuses (400) a history topic the request does not name.
+		expect(new URL(next.url, 'http://localhost').searchParams.getAll('history')).toEqual([]);
+	});
+
+	it('a refused stream (401) stops every tab, each after one try, and holds no lock', async () => {
+		const a = openTab(['chat']);
+		const b = openTab(['chat']);
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const source = await sharedSource();
+			source.error({ close: true, status: 401 });
+		}
+		await vi.waitFor(() => {
+			for (const tab of [a, b]) {
+				expect(tab.client.status).toBe('error');
+				expect(tab.client.error?.code).toBe('unauthorized');
+			}
+		});
+		await vi.waitFor(() => expect(locks.held.size).toBe(0));
+		expect(FakeEventSource.openInstances).toHaveLength(0);
+		expect(FakeEventSource.instances.length).toBeLessThanOrEqual(4);
+	});
+
 	it('with share: false, or without Web Locks, each tab has a stream of its own', async () => {
 		openTab(['chat'], { share: false });
 		openTab(['chat'], { share: false });
