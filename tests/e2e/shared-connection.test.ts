@@ -245,13 +245,15 @@ async function crash(page: Page): Promise<void> {
 describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 	it(
 		'8 tabs all get their page and their events while the server holds one stream for them',
-		async () => {
+		async ({ annotate }) => {
 			const app = await startServer();
 			const raw = await rawSubscriber(app);
 			await expectStreams(app, 1, 'the raw subscriber alone');
 			const { context } = await newBrowserContext();
 
+			const opening = performance.now();
 			const tabs = await openTabs(context, app.url, 8);
+			const opened = Math.round(performance.now() - opening);
 			const leader = await expectShared(tabs, '8 tabs');
 			await expectStreams(app, 2, '8 tabs and the raw subscriber');
 
@@ -263,11 +265,14 @@ describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 			}
 			// Only the leader ever opened an EventSource; the server still holds one stream for them.
 			for (const [i, tab] of tabs.entries()) {
-				const opened = await eventSources(tab);
-				if (tab === leader) expect(opened, `tab ${i + 1} (leader)`).toBeGreaterThan(0);
-				else expect(opened, `tab ${i + 1}: EventSources of its own`).toBe(0);
+				const sources = await eventSources(tab);
+				if (tab === leader) expect(sources, `tab ${i + 1} (leader)`).toBeGreaterThan(0);
+				else expect(sources, `tab ${i + 1}: EventSources of its own`).toBe(0);
 			}
 			expect(await openStreams(app)).toBe(2);
+			await annotate(
+				`8 tabs opened one after the other in ${opened} ms; the leader opened ${await eventSources(leader)} EventSources, one at a time (it reopens for each tab that joins)`,
+			);
 		},
 		TEST_MS,
 	);
@@ -319,7 +324,7 @@ describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 
 	it(
 		'the leader closes, then the next leader crashes, while events come fast: every other tab has every event once, in order',
-		async () => {
+		async ({ annotate }) => {
 			// A log line every 60 ms: several are published during each handover.
 			const app = await startServer({ DEMO_LOG_MS: '60', DEMO_NOTIFY_MS: '90' });
 			const raw = await rawSubscriber(app);
@@ -331,9 +336,11 @@ describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 
 			// A user closes the leader's tab (the page runs its pagehide: it says it leaves).
 			const beforeClose = await newestSeq(tabs.find((t) => t !== first) as DemoPage, 'logs');
+			const closing = performance.now();
 			await first.page.close();
 			tabs = tabs.filter((tab) => tab !== first);
 			const second = await expectShared(tabs, 'after the leader closed');
+			const afterClose = Math.round(performance.now() - closing);
 			await expectStreams(app, 2, 'after the leader closed');
 			await published(raw, 'logs', 10);
 			for (const [i, tab] of tabs.entries()) {
@@ -346,10 +353,12 @@ describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 			const snapshots = await Promise.all(tabs.map((tab) => tab.snapshot('logs')));
 			const beforeCrash = await newestSeq(tabs.find((t) => t !== second) as DemoPage, 'logs');
 			const at = tabs.indexOf(second);
+			const crashing = performance.now();
 			await crash(second.page);
 			tabs = tabs.filter((tab) => tab !== second);
 			snapshots.splice(at, 1);
 			await expectShared(tabs, 'after the leader crashed');
+			const afterCrash = Math.round(performance.now() - crashing);
 			await expectStreams(app, 2, 'after the leader crashed');
 			await published(raw, 'logs', 10);
 			for (const [i, tab] of tabs.entries()) {
@@ -363,6 +372,9 @@ describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 					`tab ${i + 1}`,
 				);
 			}
+			await annotate(
+				`the other tabs connected under a new leader within ${afterClose} ms of the close, ${afterCrash} ms of the crash (polled)`,
+			);
 		},
 		TEST_MS,
 	);
