@@ -39,8 +39,19 @@ export const CHROMIUM_ARGS = [
 	'--disable-quic',
 ];
 
+export interface LaunchOptions {
+	/**
+	 * Let pages into the back/forward cache. Playwright launches Chromium with
+	 * `--disable-back-forward-cache` (so `goBack()` always loads the page afresh); a test of what
+	 * a page does when the cache restores it needs it gone. Such a test should still check that
+	 * the page really was restored (`pageshow` with `persisted`), or it proves nothing.
+	 * @default false
+	 */
+	backForwardCache?: boolean;
+}
+
 /** Launches Chromium, or fails with a message that says how to point the tests at one. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
 	const executablePath = chromePath();
 	if (!existsSync(executablePath)) {
 		throw new Error(
@@ -49,7 +60,12 @@ export async function launchChromium(): Promise<Browser> {
 		);
 	}
 	try {
-		return await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 });
+		return await chromium.launch({
+			executablePath,
+			args: CHROMIUM_ARGS,
+			timeout: 30_000,
+			...(options.backForwardCache && { ignoreDefaultArgs: ['--disable-back-forward-cache'] }),
+		});
 	} catch (error) {
 		throw new Error(
 			`Chromium at ${executablePath} did not start (set CHROME_PATH to another executable): ${(error as Error).message}`,
@@ -70,13 +86,16 @@ export interface TestBrowser {
 }
 
 /** Registers the hooks that launch one Chromium for the file and clean up after each test. */
-export function useBrowser(defaults: BrowserContextOptions = {}): TestBrowser {
+export function useBrowser(
+	defaults: BrowserContextOptions = {},
+	launch: LaunchOptions = {},
+): TestBrowser {
 	let browser: Browser | undefined;
 	const contexts = new Set<BrowserContext>();
 	const pageErrors: string[] = [];
 
 	beforeAll(async () => {
-		browser = await launchChromium();
+		browser = await launchChromium(launch);
 	});
 
 	afterEach(async () => {

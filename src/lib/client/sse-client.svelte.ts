@@ -225,7 +225,9 @@ interface TabMember {
  * The clients of one endpoint across the tabs of a browser: a `BroadcastChannel` to talk, and a
  * Web Lock to choose the leader. The browser releases a lock when its tab closes or crashes, so
  * the next waiting client takes over; every client keeps the member table, so it knows the
- * topics to open with.
+ * topics to open with. Each client also holds a lock of its own while it is a member: one that
+ * goes without a word (its renderer crashed, the browser discarded the tab) lets go of it, and
+ * the others, queued for it, take it out of their table.
  */
 class TabGroup {
 	readonly id = newClientId();
@@ -239,6 +241,13 @@ class TabGroup {
 	#release: (() => void) | undefined;
 	/** Withdraws the pending lock request: a pending one keeps a page out of the bfcache too. */
 	#withdraw: AbortController | undefined;
+	/** Withdraws the request for this client's own lock, or gives that lock up. */
+	readonly #hold = new AbortController();
+	#releaseOwn: (() => void) | undefined;
+	/** Holding its own lock: only then may the others hear of this client (see `#watch`). */
+	#announced = false;
+	/** The requests for the other members' own locks, by member id. */
+	readonly #watches = new Map<string, AbortController>();
 	#left = false;
 
 	constructor(name: string, member: TabMember) {
@@ -248,14 +257,24 @@ class TabGroup {
 		this.#channel.onmessage = (event: MessageEvent<TabMessage>) => this.#onMessage(event.data);
 	}
 
-	/** Says who it is, and queues for the lock. */
+	/** Takes its own lock; holding it, says who it is and queues for the leader's lock. */
 	start(): void {
-		this.post(this.#member.describe());
-		this.#requestLock();
+		navigator.locks
+			.request(ownLockName(this.#name, this.id), { signal: this.#hold.signal }, () => {
+				if (this.#left) return undefined;
+				return new Promise<void>((resolve) => {
+					this.#releaseOwn = resolve;
+					this.#announced = true;
+					this.post(this.#member.describe());
+					this.#requestLock();
+				});
+			})
+			.catch(() => {}); // withdrawn (an AbortError): nothing to do
 	}
 
+	/** Nothing before this client holds its own lock: the others would think it gone. */
 	post(message: TabMessage): void {
-		if (!this.#left) this.#channel.postMessage(message);
+		if (this.#announced && !this.#left) this.#channel.postMessage(message);
 	}
 
 	/** Every member's topics and this client's, without repeats. */
@@ -272,6 +291,10 @@ class TabGroup {
 		this.#left = true;
 		this.#withdraw?.abort();
 		this.#release?.();
+		this.#hold.abort();
+		this.#releaseOwn?.();
+		for (const watch of this.#watches.values()) watch.abort();
+		this.#watches.clear();
 		this.leading = false;
 		this.#channel.close();
 	}
@@ -292,12 +315,38 @@ class TabGroup {
 			.catch(() => {}); // withdrawn (an AbortError): nothing to do
 	}
 
+	/**
+	 * Queues for a member's own lock: granted, the member has let go of it, said goodbye or not.
+	 * It gives the lock back at once.
+	 */
+	#watch(member: string): void {
+		if (this.#watches.has(member) || this.#left) return;
+		const watch = new AbortController();
+		this.#watches.set(member, watch);
+		navigator.locks
+			.request(ownLockName(this.#name, member), { signal: watch.signal }, () => {
+				this.#watches.delete(member);
+				if (!this.#left && this.members.has(member)) this.#onMessage({ t: 'leave', member });
+			})
+			.catch(() => {}); // withdrawn: it said goodbye, or this client left
+	}
+
 	#onMessage(message: TabMessage): void {
-		if (message.t === 'join') this.members.set(message.member, message);
-		else if (message.t === 'leave') this.members.delete(message.member);
-		else if (message.t === 'who') this.post(this.#member.describe());
+		if (message.t === 'join') {
+			this.members.set(message.member, message);
+			this.#watch(message.member);
+		} else if (message.t === 'leave') {
+			this.members.delete(message.member);
+			this.#watches.get(message.member)?.abort();
+			this.#watches.delete(message.member);
+		} else if (message.t === 'who') this.post(this.#member.describe());
 		this.#member.receive(message);
 	}
+}
+
+/** The lock a member holds while it is one (see `TabGroup`). */
+function ownLockName(group: string, member: string): string {
+	return `${group} member ${member}`;
 }
 
 /** The lock and channel name of an endpoint's shared stream: one per URL and credentials mode. */
