@@ -69,13 +69,13 @@ describe.each([
 		try {
 			makeClient(true);
 			await vi.waitFor(() => expect(FakeEventSource.openInstances).toHaveLength(1));
-			expect(locks.held.size).toBe(1);
+			expect(locks.held.size).toBe(2); // the leader's lock, and its own as a member
 			leave();
 			expect(FakeEventSource.openInstances).toHaveLength(0);
 			await vi.waitFor(() => expect(locks.held.size).toBe(0));
 			come();
 			await vi.waitFor(() => expect(FakeEventSource.openInstances).toHaveLength(1));
-			expect(locks.held.size).toBe(1);
+			expect(locks.held.size).toBe(2); // the leader's lock, and its own as a member
 		} finally {
 			uninstall();
 		}
