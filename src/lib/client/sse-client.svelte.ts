@@ -406,6 +406,13 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#streamTopics: readonly string[] = [];
 	/** The page is in the back/forward cache or frozen: the stream waits until it is back. */
 	#suspended = false;
+	/**
+	 * The leader reopened a connected stream for a member (topics changed, a tab came): until its
+	 * `sse:ready`, the tabs that asked for nothing keep seeing it connected, not replaying.
+	 */
+	#seamless = false;
+	/** This client asked the current shared stream for a replay and waits for its `sse:ready`. */
+	#awaitingReady = false;
 	readonly #options: SSEClientOptions<Topics>;
 	readonly #listeners = new Map<string, Set<AnyHandler>>();
 	#source: EventSourceLike | null = null;
@@ -554,7 +561,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			this.#needs = { since: needs.since, history: [...needs.history, ...added] };
 			if (this.#held !== 'all') this.#held = new Set([...(this.#held ?? []), ...added]);
 		}
-		if (group.leading) this.#open();
+		if (group.leading) this.#open('own topics');
 		else group.post(this.#joinMessage(group));
 	}
 
@@ -691,7 +698,15 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		return { topics, position: start, history: asked, served };
 	}
 
-	#open(): void {
+	/**
+	 * Opens the stream. `planned`: the leader reopens a shared stream because a member changed
+	 * (`members`) or its own topics did (`own topics`), not because the connection failed.
+	 */
+	#open(planned?: 'members' | 'own topics'): void {
+		const seamless =
+			planned !== undefined &&
+			this.#group?.leading === true &&
+			untrack(() => this.#status) === 'connected';
 		clearTimeout(this.#retryTimer);
 		this.#retryTimer = undefined;
 		this.#closeSource(); // never more than one connection
@@ -728,8 +743,9 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const source = new EventSourceImpl(url, init);
 		this.#source = source;
 		this.#streamTopics = topics;
-		this.#status = 'connecting';
-		this.#replaying = true;
+		this.#seamless = seamless;
+		this.#status = seamless ? 'connected' : 'connecting';
+		this.#replaying = !seamless || planned === 'own topics';
 		const group = this.#group;
 		if (group) {
 			// Before any event of this stream: the members it serves stop holding theirs back.
@@ -814,7 +830,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			t: 'state',
 			leader: group.id,
 			status: untrack(() => this.#status),
-			replaying: untrack(() => this.#replaying),
+			// A reopen for one member's sake is no replay for the others (those it serves know).
+			replaying: !this.#seamless && untrack(() => this.#replaying),
 			error: error && { code: error.code, message: error.message, status: error.status },
 			client: this.#streamClient,
 			tabs,
@@ -858,7 +875,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			(join) => join.since !== null || join.history.length > 0,
 		);
 		const same = wanted.length === current.size && wanted.every((topic) => current.has(topic));
-		if (this.#source && (needy || !same)) this.#open();
+		if (this.#source && (needy || !same)) this.#open('members');
 		else this.#broadcastState();
 	}
 
@@ -867,6 +884,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const since = this.#needs?.since;
 		this.#needs = null;
 		this.#held = null;
+		this.#awaitingReady = true;
+		this.#replaying = true;
 		const from = since ? EVENT_ID.exec(since) : null;
 		const to = start ? EVENT_ID.exec(start) : null;
 		if (from && to && from[1] !== to[1]) {
@@ -882,7 +901,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		this.#leader = state.leader;
 		this.#streamClient = state.client;
 		this.#status = state.status;
-		this.#replaying = state.replaying || this.#held !== null;
+		this.#replaying = state.replaying || this.#held !== null || this.#awaitingReady;
 		this.#sharing = { leader: false, tabs: state.tabs };
 		if (state.error === null) this.#error = null;
 		else if (state.error.message !== untrack(() => this.#error)?.message) {
@@ -929,6 +948,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	}
 
 	#onError(source: EventSourceLike, event: Event): void {
+		this.#seamless = false; // a failure shows in every tab
 		if (source.readyState !== CLOSED) {
 			// [spec] Reestablishing: readyState CONNECTING, `error`, and after the reconnection time
 			// (the server's `retry:`) a new request with Last-Event-ID: the server replays again.
@@ -1008,6 +1028,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	/** Replay is over; the server states the position the stream has reached, events or not. */
 	/** `sourceId`: the ready event's own last event id, on this client's own stream. */
 	#onReady(data: string, sourceId?: string): void {
+		this.#seamless = false;
+		this.#awaitingReady = false;
 		this.#replaying = this.#held !== null;
 		this.#broadcastState();
 		let ready: { lastEventId?: unknown };

@@ -152,6 +152,33 @@ describe('tabs sharing one stream', () => {
 		expect(b.client.topicCounters.chat).toBe(4);
 	});
 
+	it('a reopen for one tab is no reconnect for the others: they stay connected, not replaying', async () => {
+		const a = openTab(['chat']);
+		const first = await sharedSource();
+		ready(first, 'e-0');
+		first.emitJSON('chat', { n: 1 }, 'e-1');
+		await vi.waitFor(() => expect(a.client.replaying).toBe(false));
+		const seen: Array<[string, boolean]> = [];
+		const stop = $effect.root(() => {
+			$effect(() => {
+				seen.push([a.client.status, a.client.replaying]);
+			});
+		});
+		const b = openTab(['chat']); // fresh: it wants chat's history, so the leader reopens
+		const next = await reopened(first);
+		expect(new URL(next.url, 'http://localhost').searchParams.getAll('history')).toEqual(['chat']);
+		await vi.waitFor(() => expect(b.client.replaying).toBe(true));
+		next.open();
+		next.emitJSON('chat', { n: 1 }, 'e-1');
+		next.emitJSON('sse:ready', { replayed: 1, lastEventId: 'e-1' });
+		next.emitJSON('chat', { n: 2 }, 'e-2');
+		await vi.waitFor(() => expect(b.delivered).toEqual(['chat:1', 'chat:2']));
+		await vi.waitFor(() => expect(a.delivered).toEqual(['chat:1', 'chat:2']));
+		expect(b.client.replaying).toBe(false);
+		stop();
+		expect(seen.every(([status, replaying]) => status === 'connected' && !replaying)).toBe(true);
+	});
+
 	it('a gap is told to the tabs whose topics it names', async () => {
 		const a = openTab(['chat']);
 		await sharedSource();
