@@ -163,6 +163,36 @@ describe('gaps', () => {
 		},
 	);
 
+	it("a stream opened with ?history= gets that history once: the browser's own reconnects do not repeat it", async () => {
+		const { hub, origin } = await start({ limits: { retryMs: 300 } });
+		await publishMany(hub, 'chat', 1, 3);
+		// A tab of a shared stream that is new to chat, though the stream had it.
+		const client = open(`${origin}/?topics=chat&history=chat&client=shared-stream-1`);
+		await client.until((r) => readyCount(r) === 1, 'the first sse:ready');
+		expect(dataEvents(client.received)).toHaveLength(3);
+		// A live event: the stream is past its start, where the hub could not tell what it got.
+		await publishMany(hub, 'chat', 4, 1);
+		await client.until((r) => dataEvents(r).length === 4, 'the live event');
+
+		const session = client.jar.get('sse_session') as string;
+		const dropped = new Promise((resolve) =>
+			client.source.addEventListener('error', resolve, { once: true }),
+		);
+		hub.disconnect(session);
+		await dropped;
+		const missed = await publishMany(hub, 'chat', 5, 2);
+		await client.until((r) => readyCount(r) === 2, 'the sse:ready of the reconnect');
+		// The same URL again, now with Last-Event-ID: what it missed, not chat's history anew.
+		expect(client.received.filter((r) => r.type === 'sse:ready').at(-1)?.data).toMatchObject({
+			replayed: 2,
+		});
+		expect(
+			dataEvents(client.received)
+				.slice(4)
+				.map((r) => r.id),
+		).toEqual(missed);
+	});
+
 	it('the Last-Event-ID header wins over the lastEventId query parameter', async () => {
 		const { hub, origin } = await start();
 		const readUntil = async (response: Response, marker: string) => {

@@ -55,7 +55,7 @@ async function connect<Topics extends TopicMap>(
 	if (parts.isClosed()) throw shuttingDown();
 	const { options, settings, store, streams } = parts;
 	const requested = parseTopics(event.url, settings.declared, settings.maxTopics);
-	const history = historyOf(event.url, requested);
+	const history = historyOf(event.request, event.url, requested);
 	const client = clientOf(event.url);
 	const session = await resolveSession(options, event);
 	const topics = await authorizeTopics(options, event, session, requested);

@@ -6,6 +6,7 @@ import { SSEHubError } from '../errors.js';
 import {
 	clientOf,
 	cookieSession,
+	historyOf,
 	parseTopics,
 	resumePosition,
 	sessionCookieName,
@@ -76,6 +77,31 @@ describe('clientOf', () => {
 			const error = refusal(() => clientOf(url(`client=${encodeURIComponent(client)}`)));
 			expect([error.code, error.status], client).toEqual(['invalid_client', 400]);
 		}
+	});
+});
+
+describe('historyOf', () => {
+	const first = new Request('http://127.0.0.1/events');
+	const reconnect = new Request('http://127.0.0.1/events', { headers: { 'Last-Event-ID': 'e-4' } });
+
+	it('names the requested topics asked with history, once each', () => {
+		expect(historyOf(first, url('topics=a&topics=b&history=b&history=b'), ['a', 'b'])).toEqual([
+			'b',
+		]);
+		expect(historyOf(first, url('topics=a'), ['a'])).toEqual([]);
+	});
+
+	it("holds for a stream's first request only, not for the browser's own reconnects", () => {
+		expect(historyOf(reconnect, url('topics=a&history=a'), ['a'])).toEqual([]);
+	});
+
+	it('refuses (400 invalid_history) a history topic the request does not ask for', () => {
+		const error = refusal(() => historyOf(first, url('topics=a&history=a&history=z'), ['a']));
+		expect(error).toMatchObject({
+			code: 'invalid_history',
+			status: 400,
+			details: { topics: ['z'] },
+		});
 	});
 });
 

@@ -62,9 +62,11 @@ export function clientOf(url: URL): string | undefined {
 /**
  * `?history=a`: topics of the request the client wants the history of although it may have had
  * them, as a stream shared by several tabs does for a tab that adds one. Each must be one of the
- * requested topics.
+ * requested topics. It holds for the stream's first request only: a request with the
+ * `Last-Event-ID` header is the browser's own reconnect of that stream ([spec] it keeps the URL),
+ * which got the history already (and topic safety replays it again if unsure).
  */
-export function historyOf(url: URL, requested: readonly string[]): string[] {
+export function historyOf(request: Request, url: URL, requested: readonly string[]): string[] {
 	const asked = [...new Set(url.searchParams.getAll('history'))];
 	const stray = asked.filter((topic) => !requested.includes(topic));
 	if (stray.length > 0) {
@@ -75,7 +77,7 @@ export function historyOf(url: URL, requested: readonly string[]): string[] {
 			{ topics: stray },
 		);
 	}
-	return asked;
+	return request.headers.has('last-event-id') ? [] : asked;
 }
 
 /**
