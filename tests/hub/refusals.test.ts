@@ -99,6 +99,34 @@ describe('refusals before the stream starts', () => {
 		await allowed.body?.cancel();
 	});
 
+	it('HEAD answers as GET would, without opening a stream (what SSEClient asks after a failure)', async () => {
+		const origin = await start({
+			limits: { maxConnectionsPerSession: 1, retryAfterSeconds: 7 },
+			authorize: ({ event, topics }) =>
+				!topics.includes('admin') || event.request.headers.get('x-user') === 'root',
+		});
+		const head = (query: string, headers: Record<string, string> = {}) =>
+			fetch(`${origin}/?${query}`, { method: 'HEAD', headers });
+		const fine = await head('topics=chat');
+		expect(fine.status).toBe(200);
+		expect(fine.headers.get('content-type')).toMatch(/^text\/event-stream/);
+		expect(await fine.text()).toBe('');
+		expect((await hub?.stats())?.connections).toBe(0);
+		expect((await head('topics=weather')).status).toBe(400);
+		expect((await head('topics=admin')).status).toBe(403);
+
+		const cookie = (fine.headers.get('set-cookie') ?? '').split(';')[0] as string;
+		const stream = await fetch(`${origin}/?topics=chat`, { headers: { cookie } });
+		expect(stream.status).toBe(200);
+		const full = await head('topics=chat', { cookie });
+		expect(full.status).toBe(429);
+		expect(full.headers.get('retry-after')).toBe('7');
+		await stream.body?.cancel();
+		await expect.poll(async () => (await head('topics=chat', { cookie })).status).toBe(200);
+		// The probes counted no stream: once the one stream ended, the session had room again.
+		expect((await hub?.stats())?.connections).toBe(0);
+	});
+
 	it('authorize can narrow the topics to the allowed ones', async () => {
 		const origin = await start({ authorize: () => ({ allowedTopics: ['chat'] }) });
 		const response = await fetch(`${origin}/?topics=chat&topics=admin`);

@@ -6,7 +6,7 @@ import { SSEHubError } from '../errors.js';
 import type { HistoryStore } from '../history/index.js';
 import { planReplay, type ReplayPlan, type ReplayWriter } from '../replay/index.js';
 import type { SSEConnection } from '../transport/index.js';
-import { produceSSE, type TopicMap } from '../transport/index.js';
+import { produceSSE, sseHeaders, type TopicMap } from '../transport/index.js';
 import { authorizeTopics, resolveSession } from './access.js';
 import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
@@ -59,8 +59,12 @@ async function connect<Topics extends TopicMap>(
 	const client = clientOf(event.url);
 	const session = await resolveSession(options, event);
 	const topics = await authorizeTopics(options, event, session, requested);
-
-	reserveConnection(streams, session, settings.maxConnectionsPerSession);
+	checkConnectionLimit(streams, session, settings.maxConnectionsPerSession);
+	// HEAD (SvelteKit hands it to the GET handler): would this stream be accepted? The same checks
+	// and answers, no stream. SSEClient asks it after a failure, because a browser's EventSource
+	// cannot tell a 400 from a 503, nor read a Retry-After.
+	if (event.request.method === 'HEAD') return new Response(null, { headers: sseHeaders() });
+	streams.reserve(session);
 	try {
 		await parts.feed.untilListening();
 		const plan = await planReplay({
@@ -89,10 +93,10 @@ async function connect<Topics extends TopicMap>(
 }
 
 /**
- * Counts one more stream for `session`, or refuses it (429) past the limit. Counted from here,
- * before the stream is set up, so that requests arriving together cannot all pass the check.
+ * Refuses (429) a stream past the session's limit. The stream is counted right after this check,
+ * before it is set up, so that requests arriving together cannot all pass it.
  */
-function reserveConnection(streams: OpenStreams, session: string, limit: number): void {
+function checkConnectionLimit(streams: OpenStreams, session: string, limit: number): void {
 	const open = streams.openCount(session);
 	if (open >= limit) {
 		throw new SSEHubError(
@@ -101,7 +105,6 @@ function reserveConnection(streams: OpenStreams, session: string, limit: number)
 			`This session already has ${open} open event streams (the limit is ${limit}); close one or retry later.`,
 		);
 	}
-	streams.reserve(session);
 }
 
 /** Writes the new stream's open cursor record, so that topic safety sees it from its first byte. */
