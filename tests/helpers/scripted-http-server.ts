@@ -29,6 +29,8 @@ export async function scriptedHTTPServer(): Promise<ScriptedServer> {
 	const streams = new Set<SSEConnection>();
 	const sockets = new Set<Socket>();
 	let requestCount = 0;
+	/** The status the last refused request got: what a HEAD asking why is answered. */
+	let lastRefusal: number | undefined;
 
 	function arrive(request: StreamRequest) {
 		const waiter = waiting.shift();
@@ -59,6 +61,7 @@ export async function scriptedHTTPServer(): Promise<ScriptedServer> {
 				return isClosed();
 			},
 			accept() {
+				lastRefusal = undefined;
 				let connection: SSEConnection | undefined;
 				const response = produceSSE(
 					(_emit, opened) => {
@@ -82,6 +85,7 @@ export async function scriptedHTTPServer(): Promise<ScriptedServer> {
 				return stream;
 			},
 			refuse(status) {
+				lastRefusal = status;
 				const body = JSON.stringify({ error: { code: 'refused', message: `HTTP ${status}` } });
 				once(new Response(body, { status, headers: { 'content-type': 'application/json' } }));
 			},
@@ -91,6 +95,11 @@ export async function scriptedHTTPServer(): Promise<ScriptedServer> {
 	}
 
 	const server = http.createServer(async (req, res) => {
+		if (req.method === 'HEAD') {
+			// SSEClient asks why a stream failed: the answer the last refusal gave, as the hub would.
+			res.writeHead(lastRefusal ?? 200).end();
+			return;
+		}
 		requestCount++;
 		let closed = false;
 		res.on('close', () => {

@@ -31,6 +31,8 @@ export type SSEClientErrorCode =
 	| 'connection'
 	/** The server answered 401 or 403: the client stops until `connect()` is called again. */
 	| 'unauthorized'
+	/** The server answered 400 (unknown or too many topics): a bug to fix; the client stops. */
+	| 'bad_request'
 	/** No `EventSource` here (old browser, server, node): pass the `EventSource` option. */
 	| 'unsupported'
 	/** An event's data was not JSON. */
@@ -366,6 +368,27 @@ function olderPosition(a: string | null, b: string): string | null | undefined {
 	return Number(y[2]) < Number(x[2]) ? b : a;
 }
 
+/** `init.headers` (the polyfills' option), when it is a plain record of strings. */
+function headersOf(init: Record<string, unknown>): Record<string, string> | undefined {
+	const { headers } = init;
+	if (typeof headers !== 'object' || headers === null) return undefined;
+	const plain: Record<string, string> = {};
+	for (const [name, value] of Object.entries(headers)) {
+		if (typeof value === 'string') plain[name] = value;
+	}
+	return plain;
+}
+
+/** A response's `Retry-After` (seconds, or an HTTP date) in ms; 0 without one. */
+function retryAfterMs(headers: Headers): number {
+	const value = headers.get('retry-after');
+	if (!value) return 0;
+	const seconds = Number(value);
+	if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
+}
+
 /** Whether this browser can share a stream across tabs. */
 function canShare(): boolean {
 	return (
@@ -432,6 +455,9 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	 * the `eventsource` package ignores it.
 	 */
 	#sourceBehind = false;
+	/** The URL and headers of the last stream opened, for asking the server why it failed. */
+	#sourceUrl = '';
+	#sourceHeaders: Record<string, string> | undefined;
 	/** The id of the event before on the current stream (see the id-less check in `#open`). */
 	#previousId = '';
 	/** Events wait here while an asynchronous schema validates an earlier one, to keep order. */
@@ -740,6 +766,8 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		};
 
 		this.#log('connecting', url);
+		this.#sourceUrl = url;
+		this.#sourceHeaders = headersOf(init);
 		const source = new EventSourceImpl(url, init);
 		this.#source = source;
 		this.#streamTopics = topics;
@@ -955,8 +983,9 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			this.#status = 'connecting';
 			this.#replaying = true;
 			this.#broadcastState();
-			if (!this.#sourceBehind) return;
-			// Unless it would go without the position the stream stated: reopen with it instead.
+			// Unless it would go without the position the stream stated, or with the credentials it
+			// was made with (an `eventSourceInit` function gives fresh ones): reopen instead.
+			if (!this.#sourceBehind && typeof this.#options.eventSourceInit !== 'function') return;
 			this.#closeSource();
 			this.#retryTimer = setTimeout(() => this.#open(), this.#backoff());
 			return;
@@ -965,8 +994,58 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		// `text/event-stream`): readyState CLOSED, `error`, no retry. Reconnect ourselves.
 		this.#closeSource();
 		this.#status = 'error';
+		this.#replaying = false;
 		const details = event as Event & { status?: number; code?: number; message?: string };
-		const status = details.status ?? details.code;
+		const reported = details.status ?? details.code;
+		// A browser's EventSource reports no status, and none reports a Retry-After: ask the
+		// server with a HEAD, which the hub answers as the GET without opening a stream.
+		const ask =
+			typeof fetch === 'function' &&
+			(reported === 429 ||
+				reported === 503 ||
+				(reported === undefined && !this.#options.EventSource));
+		if (!ask) {
+			this.#afterFailure(reported, 0);
+			return;
+		}
+		const url = this.#sourceUrl;
+		void this.#probe(url).then(({ status, retryAfterMs }) => {
+			// Unless something else happened meanwhile (closed, reopened, a retry set).
+			if (this.#stopped || this.#source || this.#retryTimer || this.#sourceUrl !== url) return;
+			this.#afterFailure(status ?? reported, retryAfterMs);
+		});
+	}
+
+	/** What the server says of a request it would not stream: its status and Retry-After. */
+	async #probe(url: string): Promise<{ status?: number; retryAfterMs: number }> {
+		try {
+			const response = await fetch(url, {
+				method: 'HEAD',
+				cache: 'no-store',
+				credentials: this.#options.withCredentials ? 'include' : 'same-origin',
+				headers: this.#sourceHeaders,
+			});
+			return { status: response.status, retryAfterMs: retryAfterMs(response.headers) };
+		} catch {
+			return { retryAfterMs: 0 }; // unreachable: the usual backoff
+		}
+	}
+
+	/** A failed connection: stop on a refusal that retrying cannot fix, else retry later. */
+	#afterFailure(status: number | undefined, retryAfter: number): void {
+		if (status === 400) {
+			this.#stopped = true;
+			this.#fail(
+				new SSEClientError(
+					'bad_request',
+					'The server refused the request (HTTP 400: an unknown or malformed topic, too many topics?): fix it, then call connect().',
+					{ status },
+				),
+			);
+			this.#broadcastState();
+			this.#leaveGroup();
+			return;
+		}
 		if (status === 401 || status === 403) {
 			this.#stopped = true;
 			this.#fail(
@@ -983,7 +1062,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			this.#leaveGroup();
 			return;
 		}
-		const wait = this.#backoff();
+		const wait = Math.max(this.#backoff(), retryAfter);
 		this.#fail(
 			new SSEClientError(
 				'connection',

@@ -136,7 +136,86 @@ describe('reconnect backoff', () => {
 		expect(client.status).toBe('connecting');
 	});
 
-	it.each([400, 500])('keeps retrying with backoff on %i, never in a tight loop', (status) => {
+	it('stops on 400 (unknown or too many topics: retrying cannot fix it), with code bad_request', () => {
+		const errors: string[] = [];
+		const client = makeClient({ topics: { chat: () => {} }, onError: (e) => errors.push(e.code) });
+		client.connect();
+		FakeEventSource.latest.error({ close: true, status: 400 });
+		expect(client.status).toBe('error');
+		expect(client.error).toMatchObject({ code: 'bad_request', status: 400 });
+		expect(client.replaying).toBe(false);
+		expect(errors).toEqual(['bad_request']);
+		vi.advanceTimersByTime(10 * 60_000);
+		expect(FakeEventSource.instances).toHaveLength(1);
+		client.connect(); // fixed: connect() tries again
+		expect(FakeEventSource.instances).toHaveLength(2);
+	});
+
+	it('waits at least the Retry-After of a 503, which it asks the server for with a HEAD', async () => {
+		const probes: Array<{ url: string; method?: string }> = [];
+		vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+			probes.push({ url, method: init?.method });
+			return new Response(null, { status: 503, headers: { 'Retry-After': '20' } });
+		});
+		try {
+			const client = makeClient({ topics: { chat: () => {} }, reconnectWait: 1000 });
+			client.connect();
+			const url = FakeEventSource.latest.url;
+			FakeEventSource.latest.error({ close: true, status: 503 });
+			await vi.advanceTimersByTimeAsync(0); // the HEAD's answer, no time passing
+			expect(client.error?.code).toBe('connection');
+			expect(probes).toEqual([{ url, method: 'HEAD' }]);
+			vi.advanceTimersByTime(19_999);
+			expect(FakeEventSource.instances, 'no retry before 20 s').toHaveLength(1);
+			vi.advanceTimersByTime(1);
+			expect(FakeEventSource.instances).toHaveLength(2);
+		} finally {
+			vi.unstubAllGlobals();
+		}
+	});
+
+	it("with a browser's own EventSource (no status), asks the server why: a 400 stops it", async () => {
+		vi.stubGlobal('EventSource', FakeEventSource);
+		vi.stubGlobal('fetch', async () => new Response(null, { status: 400 }));
+		try {
+			const client = new SSEClient<Topics>('/api/events', {
+				autoConnect: false,
+				topics: { chat: () => {} },
+			});
+			clients.push(client);
+			client.connect();
+			FakeEventSource.latest.error({ close: true });
+			await vi.advanceTimersByTimeAsync(0); // the HEAD's answer
+			expect(client.error?.code).toBe('bad_request');
+			vi.advanceTimersByTime(10 * 60_000);
+			expect(FakeEventSource.instances).toHaveLength(1);
+		} finally {
+			vi.unstubAllGlobals();
+		}
+	});
+
+	it('reopens with a fresh eventSourceInit() instead of letting the EventSource reconnect with stale credentials', () => {
+		let token = 0;
+		const client = makeClient({
+			topics: { chat: () => {} },
+			reconnectWait: 1000,
+			eventSourceInit: () => ({ headers: { Authorization: `Bearer ${++token}` } }),
+		});
+		client.connect();
+		const first = FakeEventSource.latest;
+		expect(first.init?.headers).toEqual({ Authorization: 'Bearer 1' });
+		first.open();
+		first.emitJSON('chat', { n: 1 }, 'e-1');
+		first.error(); // the server ended the stream: the EventSource would reconnect by itself
+		expect(first.closed).toBe(true);
+		vi.advanceTimersByTime(1000);
+		const next = FakeEventSource.latest;
+		expect(next).not.toBe(first);
+		expect(next.init?.headers).toEqual({ Authorization: 'Bearer 2' });
+		expect(next.param('lastEventId')).toBe('e-1');
+	});
+
+	it.each([500])('keeps retrying with backoff on %i, never in a tight loop', (status) => {
 		const client = makeClient({ topics: { chat: () => {} }, reconnectWait: 1000 });
 		client.connect();
 		for (const wait of [500, 1000, 2000, 4000]) {
