@@ -138,6 +138,13 @@ export interface SSEClientOptions<Topics extends TopicMap> {
 	/** History could not cover this client's position: refetch the state you show. */
 	onGap?: (gap: SSEGap) => void;
 	/**
+	 * The server replays history and says when it is done (`sse:ready`), as svelte-sse-kit's hub
+	 * does. `false` for a plain SSE server: `replaying` is false once the stream is open. (Without
+	 * it, a first event whose id is not a hub's ends `replaying` too.)
+	 * @default true
+	 */
+	replay?: boolean;
+	/**
 	 * Share one stream with the other tabs of this browser that use the same endpoint (and
 	 * `withCredentials`): one tab holds the `EventSource` for the topics all of them want and
 	 * passes its events on. Needs the Web Locks API and `BroadcastChannel` (a secure context);
@@ -824,6 +831,11 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 					if (lastId !== '') this.#sourceBehind = false; // it resumes from this id now
 					const id = lastId === this.#previousId ? '' : lastId;
 					this.#previousId = lastId;
+					if (!EVENT_ID.test(id) && untrack(() => this.#replaying) && !this.#seamless) {
+						// Not a hub's id: a plain SSE server, which sends no `sse:ready` to end it.
+						this.#replaying = this.#held !== null;
+						this.#broadcastState();
+					}
 					this.#group?.post({ t: 'event', topic, id, data: event.data });
 					this.#onEvent(topic, id, event.data);
 				}),
@@ -972,6 +984,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		this.#status = 'connected';
 		this.#error = null;
 		this.#attempt = 0;
+		if (this.#options.replay === false) this.#replaying = this.#held !== null;
 		this.#broadcastState();
 	}
 

@@ -67,6 +67,41 @@ describe('updateTopics', () => {
 	});
 });
 
+describe('against a plain SSE server', () => {
+	it('with replay: false, replaying is false once the stream is open', () => {
+		const client = makeClient({ topics: { chat: () => {} }, replay: false });
+		client.connect();
+		expect(client.replaying).toBe(true); // connecting: nothing to show yet
+		FakeEventSource.latest.open();
+		expect(client.replaying).toBe(false);
+	});
+
+	it("without it, the first event whose id is not a hub's ends replaying", () => {
+		const client = makeClient({ topics: { chat: () => {} } });
+		client.connect();
+		FakeEventSource.latest.open();
+		expect(client.replaying).toBe(true); // a hub's replay may be coming
+		FakeEventSource.latest.emitJSON('chat', { n: 1 }, '42');
+		expect(client.replaying).toBe(false);
+	});
+
+	it('listens to unnamed events as the topic "message"', () => {
+		const got = recorder<string>();
+		const client = new SSEClient<{ message: string }>('/plain', {
+			EventSource: FakeEventSource,
+			autoConnect: false,
+			replay: false,
+			topics: { message: got.handler },
+		});
+		clients.push(client as unknown as SSEClient<Topics>);
+		client.connect();
+		FakeEventSource.latest.open();
+		FakeEventSource.latest.emit('message', '"hello"'); // a frame with no `event:` line
+		expect(got.calls.map((call) => call.data)).toEqual(['hello']);
+		expect(client.topicCounters.message).toBe(1);
+	});
+});
+
 describe('reconnect backoff', () => {
 	beforeEach(() => {
 		vi.useFakeTimers();
