@@ -50,7 +50,32 @@ class Conn {
 		/** Unparsed tail of a sampled socket's text (a timestamp may straddle two reads). */
 		this.carry = '';
 		this.closed = false;
+		/** The `retry:` hint of the stream's first bytes (`-1`: none there). */
+		this.retry = null;
 	}
+}
+
+const RETRY = /(?:^|\n)retry: (\d+)\n/;
+
+/**
+ * The reconnect spread the hints would make: every client cut off at once and back after its
+ * `retry:` (as browsers are after a deploy), the share of them due in the busiest second.
+ */
+function retrySpread(conns) {
+	const hints = conns.map((c) => c.retry).filter((hint) => hint !== null && hint >= 0);
+	if (hints.length === 0) return null;
+	hints.sort((a, b) => a - b);
+	let busiest = 0;
+	for (let i = 0, j = 0; i < hints.length; i++) {
+		while (hints[i] - hints[j] >= 1000) j++;
+		busiest = Math.max(busiest, i - j + 1);
+	}
+	return {
+		clients: hints.length,
+		minMs: hints[0],
+		maxMs: hints.at(-1),
+		busiestSecondShare: round(busiest / hints.length, 3),
+	};
 }
 
 function countMarks(conn, chunk) {
@@ -149,6 +174,10 @@ function open(conn, headers = {}) {
 					return;
 				}
 				resolve();
+			}
+			if (conn.retry === null) {
+				const match = RETRY.exec(chunk.toString('latin1', 0, Math.min(chunk.length, 256)));
+				conn.retry = match ? Number(match[1]) : -1;
 			}
 			onBody(conn, chunk, at);
 		});
@@ -468,6 +497,7 @@ async function phaseStorm(conns, { back }) {
 		clientsWithWrongCount: wrong,
 		peakRss: after.peakRss,
 		peakRssOverBefore: after.peakRss - before.rss,
+		retrySpread: retrySpread(fresh),
 		conns: fresh,
 	};
 }

@@ -67,6 +67,11 @@ const METRICS = [
 		format: (v) => v.toFixed(0),
 	},
 	{
+		label: 'reconnect storm: clients whose retry: hint is due in the busiest second, % ↓',
+		get: (r) => r.storm?.retrySpread && r.storm.retrySpread.busiestSecondShare * 100,
+		format: (v) => v.toFixed(0),
+	},
+	{
 		label: 'load client CPU during saturation (1 = a core)',
 		get: (r) => r.saturation?.clientCpu,
 		format: (v) => v.toFixed(2),

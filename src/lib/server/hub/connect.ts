@@ -12,7 +12,7 @@ import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
 import { clientOf, historyOf, parseTopics, resumePosition } from './request.js';
-import type { HubSettings } from './settings.js';
+import { type HubSettings, retryHint } from './settings.js';
 import { cursorRecordOf, HubStream, type Registration } from './stream.js';
 import type { SSEHubOptions } from './types.js';
 
@@ -155,7 +155,7 @@ function openStream<Topics extends TopicMap>(
 		{
 			signal,
 			keepAliveMs: settings.keepAliveMs,
-			retryMs: settings.retryMs,
+			retryMs: retryHint(settings),
 			maxBufferedBytes: settings.maxBufferedBytes,
 			onSlowConsumer: slowConsumerHook(parts.options, session),
 		},

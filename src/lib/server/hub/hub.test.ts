@@ -77,9 +77,36 @@ describe('stream options', () => {
 		await client.cancel();
 	});
 
+	it("spreads the streams' retry hints over [retryMs, retryMs + retryJitterMs], so a deploy's reconnects do not all come at once", async () => {
+		const hub = start({ stream: { retryMs: 1000, retryJitterMs: 2000 } });
+		const hints: number[] = [];
+		for (let i = 0; i < 60; i++) {
+			const client = await ready(hub);
+			hints.push(...client.retries);
+			await client.cancel();
+		}
+		expect(hints).toHaveLength(60);
+		expect(Math.min(...hints)).toBeGreaterThanOrEqual(1000);
+		expect(Math.max(...hints)).toBeLessThanOrEqual(3000);
+		// Uniform in 50 ms steps: 60 draws from 41 values land on many of them, on both halves.
+		expect(new Set(hints).size).toBeGreaterThan(15);
+		expect(hints.some((hint) => hint < 2000) && hints.some((hint) => hint >= 2000)).toBe(true);
+	});
+
+	it('refuses a negative retryMs or retryJitterMs at startup', () => {
+		expect(() =>
+			createSSEHub({ topics: ['chat'], closeOnSignals: false, stream: { retryJitterMs: -1 } }),
+		).toThrow(SSEConfigError);
+		expect(() =>
+			createSSEHub({ topics: ['chat'], closeOnSignals: false, stream: { retryMs: 1.5 } }),
+		).toThrow(/retryMs must be a whole number/);
+	});
+
 	it('stream.retryMs wins over the deprecated limits.retryMs', async () => {
-		const both = await ready(start({ stream: { retryMs: 1234 }, limits: { retryMs: 999 } }));
-		const legacy = await ready(start({ limits: { retryMs: 999 } }));
+		const both = await ready(
+			start({ stream: { retryMs: 1234, retryJitterMs: 0 }, limits: { retryMs: 999 } }),
+		);
+		const legacy = await ready(start({ limits: { retryMs: 999 }, stream: { retryJitterMs: 0 } }));
 		expect(both.retries).toEqual([1234]);
 		expect(legacy.retries).toEqual([999]);
 		await both.cancel();

@@ -3,6 +3,7 @@
 // taken from `stream` before the deprecated fields of `limits`.
 import { SSEConfigError } from '../errors.js';
 import type { TopicMap } from '../transport/index.js';
+import { DEFAULT_RETRY_MS } from '../transport/index.js';
 import { topicNameProblem } from '../wire/index.js';
 import type { SSEHubOptions } from './types.js';
 
@@ -15,11 +16,28 @@ export interface HubSettings {
 	retryAfterSeconds: number;
 	/** What every `HubStream`'s connection is opened with (`undefined`: the transport's default). */
 	keepAliveMs: number | undefined;
-	retryMs: number | undefined;
+	retryMs: number;
+	/** Up to this is added to `retryMs` per stream (see `HubStreamOptions.retryJitterMs`). */
+	retryJitterMs: number;
 	maxBufferedBytes: number | undefined;
 	/** Events read from history per page of a replay (`undefined`: the replay's default). */
 	replayPageSize: number | undefined;
 	onError: (error: unknown) => void;
+}
+
+function nonNegativeMs(name: string, value: number): number {
+	if (!Number.isInteger(value) || value < 0) {
+		throw new SSEConfigError(
+			`createSSEHub: ${name} must be a whole number of ms, 0 or more, got ${value}.`,
+		);
+	}
+	return value;
+}
+
+/** The `retry:` hint of one stream: the base plus a random part, in 50 ms steps (few distinct lines). */
+export function retryHint(settings: HubSettings): number {
+	const steps = Math.floor(settings.retryJitterMs / 50);
+	return settings.retryMs + 50 * Math.floor(Math.random() * (steps + 1));
 }
 
 /** The declared topics, each one a name the protocol accepts; at least one. */
@@ -40,6 +58,10 @@ export function hubSettings<Topics extends TopicMap>(options: SSEHubOptions<Topi
 	const declared = declaredTopics(options.topics);
 	const limits = options.limits ?? {};
 	const stream = options.stream ?? {};
+	const retryMs = nonNegativeMs(
+		'stream.retryMs',
+		stream.retryMs ?? limits.retryMs ?? DEFAULT_RETRY_MS,
+	);
 	return {
 		declared,
 		maxTopics: limits.maxTopics ?? 32,
@@ -47,7 +69,8 @@ export function hubSettings<Topics extends TopicMap>(options: SSEHubOptions<Topi
 		retryAfterSeconds: limits.retryAfterSeconds ?? 5,
 		// `limits` held the stream's timings before `stream` existed: still read when `stream` is silent.
 		keepAliveMs: stream.keepAliveMs ?? limits.keepAliveMs,
-		retryMs: stream.retryMs ?? limits.retryMs,
+		retryMs,
+		retryJitterMs: nonNegativeMs('stream.retryJitterMs', stream.retryJitterMs ?? retryMs),
 		maxBufferedBytes: limits.maxBufferedBytes,
 		replayPageSize: stream.replayPageSize ?? limits.replayPageSize,
 		onError: options.onError ?? ((error) => console.error('[svelte-sse-kit]', error)),

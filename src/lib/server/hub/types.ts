@@ -33,6 +33,12 @@ export interface HubStreamOptions {
 	keepAliveMs?: number;
 	/** The `retry:` hint for the browser's own reconnects. @default 3000 */
 	retryMs?: number;
+	/**
+	 * Each stream's hint is `retryMs` plus a random part up to this, so that the browsers a
+	 * deploy cuts off (every stream ends on SIGTERM) come back spread out, not in the same
+	 * second. 0 sends `retryMs` to all. @default retryMs
+	 */
+	retryJitterMs?: number;
 	/** Events read from history per page of a replay. @default 256 */
 	replayPageSize?: number;
 }

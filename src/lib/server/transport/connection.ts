@@ -55,12 +55,15 @@ const HIGH_WATER_MARK = 64 * 1024;
 const encoder = new TextEncoder();
 const retryChunks = new Map<number, Uint8Array>();
 
-/** The `retry:` line as bytes, shared by the streams that send the same one (few values are used). */
+/**
+ * The `retry:` line as bytes, shared by the streams that send the same one (a hub's jittered
+ * hints come in 50 ms steps: a few dozen values).
+ */
 function retryChunk(retryMs: number): Uint8Array {
 	let chunk = retryChunks.get(retryMs);
 	if (!chunk) {
 		chunk = encoder.encode(encodeRetry(retryMs));
-		if (retryChunks.size < 16) retryChunks.set(retryMs, chunk);
+		if (retryChunks.size < 256) retryChunks.set(retryMs, chunk);
 	}
 	return chunk;
 }
