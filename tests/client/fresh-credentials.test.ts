@@ -13,13 +13,14 @@ let server: http.Server | undefined;
 let client: SSEClient<Topics> | undefined;
 afterEach(async () => {
 	client?.close();
+	server?.closeAllConnections();
 	await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 	server = client = undefined;
 });
 
 /**
- * A stream endpoint that accepts only the newest token: each stream sends one event, then ends
- * (as a deploy would), and the token expires with it.
+ * A stream endpoint that accepts only the newest token: each of the first streams sends one
+ * event, then ends (as a deploy would), and the token expires with it.
  */
 async function tokenServer() {
 	const seen: string[] = [];
@@ -41,7 +42,10 @@ async function tokenServer() {
 			'content-type': 'text/event-stream',
 			'cache-control': 'no-cache',
 		});
-		res.end(`retry: 50\n\nid: e-${sent}\nevent: chat\ndata: {"n":${sent}}\n\n`);
+		const frame = `retry: 50\n\nid: e-${sent}\nevent: chat\ndata: {"n":${sent}}\n\n`;
+		// The third stream stays open: three reconnects are the proof, and the test ends here.
+		if (sent < 3) res.end(frame);
+		else res.write(frame);
 	});
 	await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;
