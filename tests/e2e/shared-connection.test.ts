@@ -574,4 +574,35 @@ describe('the back/forward cache', () => {
 		},
 		TEST_MS,
 	);
+	it(
+		'the leader frozen (its freeze event) gives up stream and lock; on resume it rejoins with exactly what it missed',
+		async () => {
+			// Chromium's CDP `Page.setWebLifecycleState` fires no `freeze` event in headless mode: the
+			// page gets the events the browser would send, and the Web Locks and streams are real.
+			const app = await startServer();
+			const raw = await rawSubscriber(app);
+			const { context } = await newBrowserContext();
+			const tabs = await openTabs(context, app.url, 3);
+			const leader = await expectShared(tabs, '3 tabs');
+			const others = tabs.filter((tab) => tab !== leader);
+			await published(raw, 'logs', 3);
+			const before = await Promise.all(tabs.map((tab) => tab.snapshot('logs')));
+			const lastBefore = await newestSeq(leader, 'logs');
+
+			await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
+			await expectShared(others, 'while the leader is frozen');
+			await expectStreams(app, 2, 'the leader is frozen');
+			await published(raw, 'logs', 10);
+			await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
+			await expectShared(tabs, 'the leader resumed');
+			await expectStreams(app, 2, 'one shared stream again');
+			await published(raw, 'logs', 3);
+			for (const [i, tab] of tabs.entries()) {
+				const name = tab === leader ? 'the leader, resumed' : `tab ${i + 1}`;
+				await expectEveryEvent(tab, 'logs', raw, name, lastBefore);
+				await expectCountedOnce(tab, 'logs', before[i] as { ids: string[]; count: number }, name);
+			}
+		},
+		TEST_MS,
+	);
 });
