@@ -482,6 +482,43 @@ describe('the back/forward cache', () => {
 	 * Goes to another page of the same origin, runs `whileAway` there, and comes back; fails
 	 * unless the page came back from the back/forward cache.
 	 */
+	/**
+	 * Three tabs; the leader goes away (`away` runs `whileAway` in between): the two others share a
+	 * stream meanwhile, the leader comes back as one of the three, and every tab has exactly the
+	 * events it should, none twice.
+	 */
+	async function expectLeaderHandsOverAndRejoins(
+		context: BrowserContext,
+		away: (leader: DemoPage, app: BuiltApp, whileAway: () => Promise<void>) => Promise<void>,
+	) {
+		const app = await startServer();
+		const raw = await rawSubscriber(app);
+		const tabs = await openTabs(context, app.url, 3);
+		const leader = await expectShared(tabs, '3 tabs');
+		const others = tabs.filter((tab) => tab !== leader);
+		await published(raw, 'logs', 3);
+		const before = await Promise.all(tabs.map((tab) => tab.snapshot('logs')));
+		const lastBefore = await newestSeq(leader, 'logs');
+
+		await away(leader, app, async () => {
+			// While it is away, the two others share a stream that one of them holds.
+			await expectShared(others, 'while the leader is away');
+			await expectStreams(app, 2, 'the leader is away');
+			await published(raw, 'logs', 10);
+		});
+		await expectShared(tabs, 'the leader is back');
+		expect(await sharing(leader), 'the tab that was away').toContain('another tab holds it');
+		await expectStreams(app, 2, 'one shared stream again');
+		await published(raw, 'logs', 3);
+		for (const [i, tab] of tabs.entries()) {
+			const name = tab === leader ? 'the leader, back' : `tab ${i + 1}`;
+			for (const topic of ['logs', 'notifications'] as const) {
+				await expectEveryEvent(tab, topic, raw, name, lastBefore);
+			}
+			await expectCountedOnce(tab, 'logs', before[i] as { ids: string[]; count: number }, name);
+		}
+	}
+
 	async function awayAndBack(tab: DemoPage, app: BuiltApp, whileAway: () => Promise<void>) {
 		const page = tab.page;
 		const cdp = await page.context().newCDPSession(page);
@@ -542,35 +579,10 @@ describe('the back/forward cache', () => {
 	it(
 		'the leader, away and back: another tab takes over at once, and the leader comes back with exactly what it missed',
 		async () => {
-			const app = await startServer();
-			const raw = await rawSubscriber(app);
 			const { context } = await newBrowserContext(recordPageShows);
-			const tabs = await openTabs(context, app.url, 3);
-			const leader = await expectShared(tabs, '3 tabs');
-			const others = tabs.filter((tab) => tab !== leader);
-			await published(raw, 'logs', 3);
-			const before = await Promise.all(tabs.map((tab) => tab.snapshot('logs')));
-			const lastBefore = await newestSeq(leader, 'logs');
-
-			await awayAndBack(leader, app, async () => {
-				// While it is away, the two others share a stream that one of them holds.
-				await expectShared(others, 'while the leader is away');
-				await expectStreams(app, 2, 'the leader is away');
-				await published(raw, 'logs', 10);
-			});
-			await expectShared(tabs, 'the leader is back');
-			expect(await sharing(leader), 'the tab back from the cache').toContain(
-				'another tab holds it',
+			await expectLeaderHandsOverAndRejoins(context, (leader, app, whileAway) =>
+				awayAndBack(leader, app, whileAway),
 			);
-			await expectStreams(app, 2, 'one shared stream again');
-			await published(raw, 'logs', 3);
-			for (const [i, tab] of tabs.entries()) {
-				const name = tab === leader ? 'the leader back from the cache' : `tab ${i + 1}`;
-				for (const topic of ['logs', 'notifications'] as const) {
-					await expectEveryEvent(tab, topic, raw, name, lastBefore);
-				}
-				await expectCountedOnce(tab, 'logs', before[i] as { ids: string[]; count: number }, name);
-			}
 		},
 		TEST_MS,
 	);
@@ -579,29 +591,12 @@ describe('the back/forward cache', () => {
 		async () => {
 			// Chromium's CDP `Page.setWebLifecycleState` fires no `freeze` event in headless mode: the
 			// page gets the events the browser would send, and the Web Locks and streams are real.
-			const app = await startServer();
-			const raw = await rawSubscriber(app);
 			const { context } = await newBrowserContext();
-			const tabs = await openTabs(context, app.url, 3);
-			const leader = await expectShared(tabs, '3 tabs');
-			const others = tabs.filter((tab) => tab !== leader);
-			await published(raw, 'logs', 3);
-			const before = await Promise.all(tabs.map((tab) => tab.snapshot('logs')));
-			const lastBefore = await newestSeq(leader, 'logs');
-
-			await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
-			await expectShared(others, 'while the leader is frozen');
-			await expectStreams(app, 2, 'the leader is frozen');
-			await published(raw, 'logs', 10);
-			await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
-			await expectShared(tabs, 'the leader resumed');
-			await expectStreams(app, 2, 'one shared stream again');
-			await published(raw, 'logs', 3);
-			for (const [i, tab] of tabs.entries()) {
-				const name = tab === leader ? 'the leader, resumed' : `tab ${i + 1}`;
-				await expectEveryEvent(tab, 'logs', raw, name, lastBefore);
-				await expectCountedOnce(tab, 'logs', before[i] as { ids: string[]; count: number }, name);
-			}
+			await expectLeaderHandsOverAndRejoins(context, async (leader, _app, whileAway) => {
+				await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
+				await whileAway();
+				await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
+			});
 		},
 		TEST_MS,
 	);
