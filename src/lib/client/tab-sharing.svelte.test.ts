@@ -57,6 +57,16 @@ async function reopened(previous: FakeEventSource): Promise<FakeEventSource> {
 	return FakeEventSource.openInstances[0] as FakeEventSource;
 }
 
+/** The open EventSource once it carries exactly `topics` (the leader reopens as tabs join). */
+async function sourceFor(...topics: Topic[]): Promise<FakeEventSource> {
+	let source = await sharedSource();
+	await vi.waitFor(async () => {
+		source = await sharedSource();
+		expect(new Set(source.topics)).toEqual(new Set(topics));
+	});
+	return source;
+}
+
 /** Opens the stream and ends its (empty) replay at `position`. */
 function ready(source: FakeEventSource, position = 'e-0'): void {
 	source.open();
@@ -67,12 +77,8 @@ describe('tabs sharing one stream', () => {
 	it('one EventSource for every tab’s topics; each tab gets only its own', async () => {
 		const a = openTab(['chat']);
 		const b = openTab(['logs']);
-		let source = await sharedSource();
 		// The second tab's join may come after the leader opened: it reopens for the union.
-		await vi.waitFor(async () => {
-			source = await sharedSource();
-			expect(new Set(source.topics)).toEqual(new Set(['chat', 'logs']));
-		});
+		const source = await sourceFor('chat', 'logs');
 		ready(source);
 		source.emitJSON('chat', { n: 1 }, 'e-1');
 		source.emitJSON('logs', { n: 2 }, 'e-2');
@@ -120,11 +126,7 @@ describe('tabs sharing one stream', () => {
 		const a = openTab(['chat']);
 		await sharedSource();
 		const b = openTab(['logs']);
-		let source = await sharedSource();
-		await vi.waitFor(async () => {
-			source = await sharedSource();
-			expect(new Set(source.topics)).toEqual(new Set(['chat', 'logs']));
-		});
+		const source = await sourceFor('chat', 'logs');
 		ready(source);
 		source.emitJSON('chat', { n: 1 }, 'e-1');
 		source.emitJSON('chat', { n: 2 }, 'e-2');
@@ -183,11 +185,7 @@ describe('tabs sharing one stream', () => {
 		const a = openTab(['chat']);
 		await sharedSource();
 		const b = openTab(['logs']);
-		let source = await sharedSource();
-		await vi.waitFor(async () => {
-			source = await sharedSource();
-			expect(source.topics).toHaveLength(2);
-		});
+		const source = await sourceFor('chat', 'logs');
 		source.open();
 		source.emitJSON('sse:gap', { reason: 'expired', topics: ['logs'] });
 		source.emitJSON('sse:gap', { reason: 'epoch', topics: ['chat', 'logs'] });
