@@ -263,6 +263,18 @@ describe('tabs of one browser share one stream (node build, HTTP/1.1)', () => {
 				await expectEveryEvent(tab, 'logs', raw, `tab ${i + 1}`);
 				await expectEveryEvent(tab, 'notifications', raw, `tab ${i + 1}`);
 			}
+			// The session's own events (the story is told to this session only) reach every tab.
+			await expect
+				.poll(
+					async () => {
+						const stories = await Promise.all(tabs.map((tab) => tab.orderedIds('story')));
+						const [first] = stories;
+						const same = stories.every((ids) => ids.join() === first?.join());
+						return same && (first?.length ?? 0) >= 3 ? 'same story' : stories.map((s) => s.length);
+					},
+					{ timeout: WAIT_MS, message: 'every tab shows the session’s story, the same lines' },
+				)
+				.toBe('same story');
 			// Only the leader ever opened an EventSource; the server still holds one stream for them.
 			for (const [i, tab] of tabs.entries()) {
 				const sources = await eventSources(tab);
