@@ -27,7 +27,9 @@ export type SSEHubErrorCode =
 	/** `publish` was given an `idempotencyKey` that is not a non-empty string of at most 200 characters. */
 	| 'invalid_idempotency_key'
 	/** The hub was closed. */
-	| 'hub_closed';
+	| 'hub_closed'
+	/** `hub.sessionOf()` was called with no event outside a request that `hub.handle` answers. */
+	| 'no_request';
 
 /** The first name of `SSEHubErrorCode`. */
 export type SSEErrorCode = SSEHubErrorCode;

@@ -9,6 +9,7 @@ import { FanOut } from './fan-out.js';
 import { SharedFeed } from './feed.js';
 import { OpenStreams } from './open-streams.js';
 import { type PublishParts, publishEvent } from './publish.js';
+import { currentRequest } from './request-scope.js';
 import { sessionHandle } from './session-handle.js';
 import { hubSettings } from './settings.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
@@ -82,7 +83,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		handler: () => (event) => handleStreamRequest(connecting, event),
 		handle: sessionHandle(options),
 		publish: (topic, data, publishOptions) => publishEvent(publishing, topic, data, publishOptions),
-		sessionOf: (event) => sessionOf(options, event),
+		sessionOf: async (event) => sessionOf(options, event ?? currentRequest()),
 		disconnect: (session) => streams.closeSession(session),
 		async stats() {
 			const history = await store.stats();

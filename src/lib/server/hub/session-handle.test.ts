@@ -169,3 +169,67 @@ describe('the session cookie on https', () => {
 		expect(back.setCookies).toEqual([]);
 	});
 });
+
+describe('hub.sessionOf() with no event', () => {
+	it('reads the request hub.handle is answering, after awaits, and never another request’s', async () => {
+		const h = start();
+		const seen = new Map<string, string | null>();
+		// Two visitors whose routes interleave: each awaits while the other runs.
+		let release: () => void = () => {};
+		const gate = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		const route = (name: string, wait: Promise<void>) => async () => {
+			await wait;
+			await new Promise((resolve) => setImmediate(resolve));
+			seen.set(name, await h.sessionOf());
+			return page();
+		};
+		const ann = visit('http://127.0.0.1/', 'sse_session=ann_session_id_0123456');
+		const bob = visit('http://127.0.0.1/');
+		const both = Promise.all([
+			runHook(h.handle, ann.event, route('ann', gate)),
+			runHook(h.handle, bob.event, route('bob', Promise.resolve())),
+		]);
+		release();
+		await both;
+		expect(seen.get('ann')).toBe('ann_session_id_0123456');
+		expect(seen.get('bob')).toBe(bob.locals.sseSession);
+		expect(bob.setCookies).toHaveLength(1);
+	});
+
+	it('with options.session, calls it on the request, seeing what a later handle put on locals', async () => {
+		type Locals = { user?: { id: string } };
+		const h = start({ session: (event) => (event.locals as Locals).user?.id ?? null });
+		const signIn: Handle = ({ event, resolve }) => {
+			if (event.request.headers.get('cookie') === 'user=ann') {
+				(event.locals as Locals).user = { id: 'ann' };
+			}
+			return resolve(event);
+		};
+		const sessions: (string | null)[] = [];
+		const route = async () => {
+			sessions.push(await h.sessionOf());
+			return page();
+		};
+		await runHook(sequence(h.handle, signIn), visit('http://127.0.0.1/', 'user=ann').event, route);
+		await runHook(sequence(h.handle, signIn), visit('http://127.0.0.1/').event, route);
+		expect(sessions).toEqual(['ann', null]);
+	});
+
+	it('outside a request hub.handle answers, rejects with no_request and says to pass the event', async () => {
+		const h = start();
+		await expect(h.sessionOf()).rejects.toMatchObject({
+			name: 'SSEHubError',
+			code: 'no_request',
+			message: expect.stringContaining('hub.sessionOf(event)'),
+		});
+		// A route run without hub.handle (it is not in the hooks) is outside one too.
+		const { event } = visit('http://127.0.0.1/');
+		const pass: Handle = ({ event, resolve }) => resolve(event);
+		await runHook(pass, event, async () => {
+			await expect(h.sessionOf()).rejects.toMatchObject({ code: 'no_request' });
+			return page();
+		});
+	});
+});

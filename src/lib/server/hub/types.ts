@@ -122,10 +122,12 @@ export interface SSEHub<Topics extends TopicMap> {
 	): Promise<string>;
 	/**
 	 * The session a request belongs to, resolved as the stream handler does (the default cookie
-	 * is created and set if missing); `null` when `options.session` returns none. Use it in other
-	 * endpoints to publish to the caller's session.
+	 * is created and set if missing); `null` when `options.session` returns none. Use it in
+	 * actions and endpoints to publish to the caller's session. Without `event` it reads the
+	 * request `hub.handle` is answering (so `hub.handle` must be in `src/hooks.server.ts`), and
+	 * throws `SSEHubError` `no_request` outside one.
 	 */
-	sessionOf(event: RequestEvent): Promise<string | null>;
+	sessionOf(event?: RequestEvent): Promise<string | null>;
 	/** Cuts the open streams of one session (clients reconnect and resume); returns how many. */
 	disconnect(session: string): number;
 	stats(): Promise<HubStats>;
