@@ -35,6 +35,9 @@ export type {
 	SSESessionLocals,
 } from './hub/index.js';
 export { createSSEHub } from './hub/index.js';
+// The same refusals as SvelteKit's `fail` (form actions) and `error` (endpoints, `load`).
+export type { SSEIssue, SSERefusal } from './kit-errors.js';
+export { actionFailure, httpError } from './kit-errors.js';
 // Replay: what a client missed.
 export type {
 	Gap,
