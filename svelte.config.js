@@ -15,6 +15,12 @@ const config = {
 			// The demo's own code, kept apart from the library so it is never packaged.
 			$demo: 'src/demo',
 		},
+		typescript: {
+			// Each fixture app is checked as its own app (its own `$types`, `App`): see `npm run check`.
+			config: (tsconfig) => {
+				tsconfig.exclude.push('../tests/fixtures/**');
+			},
+		},
 	},
 };
 
