@@ -153,8 +153,11 @@ describe('the README', () => {
 		const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 		const start = readme.indexOf('#### Signed-in users');
 		expect(start, 'README.md has a "#### Signed-in users" section').toBeGreaterThan(0);
-		const section = readme.slice(start, readme.indexOf('\n#', start + 1));
-		const blocks = [...section.matchAll(/^```ts\n(\/\/ (src\/\S+)[^\n]*\n[\s\S]*?)^```$/gm)];
+		// "Signed-in users" and "Refusals in actions and endpoints" show them.
+		const section = readme.slice(start, readme.indexOf('#### What a client gets', start));
+		const blocks = [
+			...section.matchAll(/^```ts\n(\/\/ (src\/[\w/.+\-[\]]+)[^\n]*\n[\s\S]*?)^```$/gm),
+		];
 		expect(blocks.map(([, , path]) => path)).toEqual([
 			'src/app.d.ts',
 			'src/lib/server/auth.ts',

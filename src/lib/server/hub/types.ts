@@ -111,7 +111,9 @@ export interface SSEHub<Topics extends TopicMap> {
 	 * A SvelteKit `Handle` for `src/hooks.server.ts` (`export const handle = hub.handle`, or in
 	 * `sequence(...)`): a visitor without the session cookie gets it on the page request, before
 	 * any stream opens, so that streams opened at once share one session; the id is put on
-	 * `event.locals.sseSession` for actions and endpoints. With `options.session` it does nothing.
+	 * `event.locals.sseSession` for actions and endpoints. With `options.session` it mints nothing.
+	 * Either way the rest of the request runs with it as the current request, so that
+	 * `hub.sessionOf()` needs no event.
 	 */
 	handle: Handle;
 	/** Validates, stores and delivers one event; resolves to its id. */
