@@ -18,7 +18,8 @@ const storage: Promise<AsyncLocalStorage<RequestEvent> | null> = import('node:as
 	(hooks) => new hooks.AsyncLocalStorage<RequestEvent>(),
 	() => null,
 );
-let loaded: AsyncLocalStorage<RequestEvent> | null = null;
+/** `undefined` while the import is under way (no request is in a scope yet), `null` if it failed. */
+let loaded: AsyncLocalStorage<RequestEvent> | null | undefined;
 void storage.then((found) => {
 	loaded = found;
 });
@@ -37,7 +38,7 @@ export function currentRequest(): RequestEvent {
 	throw new SSEHubError(
 		'no_request',
 		500,
-		loaded
+		loaded !== null
 			? 'hub.sessionOf() without an event works only while hub.handle answers a request: add `export const handle = hub.handle` (or sequence(…, hub.handle, …)) to src/hooks.server.ts, or pass the event: hub.sessionOf(event).'
 			: 'hub.sessionOf() without an event needs node:async_hooks, which this runtime lacks: pass the event, hub.sessionOf(event).',
 	);
