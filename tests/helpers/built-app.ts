@@ -30,6 +30,8 @@ export interface BuiltAppOptions {
 	 * to bring "the same server" back. `ORIGIN` follows it.
 	 */
 	port?: number;
+	/** The app whose `build/` to start. @default the project itself (the demo) */
+	appDir?: string;
 }
 
 export interface ExitInfo {
@@ -62,7 +64,8 @@ process.once('exit', () => {
 });
 
 export async function startBuiltApp(options: BuiltAppOptions = {}): Promise<BuiltApp> {
-	const entry = join(repoRoot, 'build', 'index.js');
+	const appDir = options.appDir ?? repoRoot;
+	const entry = join(appDir, 'build', 'index.js');
 	if (!existsSync(entry)) {
 		throw new Error(
 			`${entry} does not exist: build the app first with \`npm run build\` (\`npm test\` does it for you).`,
@@ -71,7 +74,7 @@ export async function startBuiltApp(options: BuiltAppOptions = {}): Promise<Buil
 	const port = options.port ?? (await freePort());
 	const url = `http://127.0.0.1:${port}`;
 	const child = spawn(process.execPath, ['build'], {
-		cwd: repoRoot,
+		cwd: appDir,
 		env: {
 			...process.env,
 			NODE_ENV: 'production',
