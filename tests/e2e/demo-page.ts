@@ -2,7 +2,8 @@
  * The demo page as the end-to-end tests see it: the test hooks agreed with the UI (data-testid,
  * accessible names, `data-event-id` on every feed entry), and a probe that records, inside the
  * page, what is too brief to poll for: each status the page showed, each replay banner and gap
- * notice, and the control events (`sse:ready`, `sse:gap`) each EventSource received.
+ * notice, and the control events (`sse:ready`, `sse:gap`) each EventSource received. It also
+ * keeps every request of the page that failed or answered ≥ 400.
  */
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
@@ -105,8 +106,51 @@ export function parseId(id: string): { epoch: string; seq: number } {
 	return { epoch: match[1] as string, seq: Number(match[2]) };
 }
 
+/** A request of the page that failed (a network error) or was answered with a status ≥ 400. */
+export interface FailedRequest {
+	method: string;
+	url: string;
+	/** `HTTP <status>`, or Chromium's error text (`net::ERR_…`). */
+	failure: string;
+}
+
+/** Whether `request` is one of the page's event streams. */
+export function isEventStream(request: FailedRequest): boolean {
+	return new URL(request.url).pathname === '/api/events';
+}
+
 export class DemoPage {
-	constructor(readonly page: Page) {}
+	/** Every request of this page that failed or answered ≥ 400, in the order they ended. */
+	readonly failedRequests: FailedRequest[] = [];
+
+	constructor(readonly page: Page) {
+		page.on('requestfailed', (request) => {
+			this.failedRequests.push({
+				method: request.method(),
+				url: request.url(),
+				failure: request.failure()?.errorText ?? 'failed',
+			});
+		});
+		page.on('response', (response) => {
+			if (response.status() < 400) return;
+			const request = response.request();
+			this.failedRequests.push({
+				method: request.method(),
+				url: request.url(),
+				failure: `HTTP ${response.status()}`,
+			});
+		});
+	}
+
+	/**
+	 * The failed requests, less the streams the page closed itself (`ERR_ABORTED` on an event
+	 * stream: a topic switched off, a reload), which it does by design.
+	 */
+	unexpectedFailures(): FailedRequest[] {
+		return this.failedRequests.filter(
+			(request) => !(isEventStream(request) && request.failure === 'net::ERR_ABORTED'),
+		);
+	}
 
 	get status(): Locator {
 		return this.page.getByTestId('status');

@@ -2,7 +2,8 @@
  * The demo in a real Chromium, against the production build (`node build`) with its feeds at test
  * speed. Each test gets its own server (so counters and sequences start afresh) and its own
  * browser contexts (so its own sessions); a separate raw SSE subscriber in the test process is
- * the reference for what the server published.
+ * the reference for what the server published. After each test, no request of its pages may have
+ * failed (a missing asset, a refused call), except the streams a page closes or a test breaks.
  *
  * Run alone: `npm run build && npx vitest run tests/e2e`.
  */
@@ -17,6 +18,7 @@ import {
 	DemoPage,
 	expectSameSequence,
 	installProbe,
+	isEventStream,
 	type ProbeRecord,
 	parseId,
 	WAIT_MS,
@@ -37,6 +39,9 @@ const SCREENSHOTS = join(repoRoot, 'test-results', 'screenshots');
 const browser = useBrowser({ viewport: { width: 1280, height: 900 } });
 
 const servers: BuiltApp[] = [];
+const demos: DemoPage[] = [];
+/** Set by a test that breaks the page's streams on purpose (it kills the server). */
+let streamsBrokenOnPurpose = false;
 const subscribers: TestClient[] = [];
 
 async function startServer(port?: number, env: Record<string, string> = {}): Promise<BuiltApp> {
@@ -63,6 +68,7 @@ async function openDemo(app: BuiltApp, options: BrowserContextOptions = {}): Pro
 	const context = await browser.newContext(options);
 	await installProbe(context);
 	const demo = new DemoPage(await context.newPage());
+	demos.push(demo);
 	await demo.open(app.url);
 	return demo;
 }
@@ -83,8 +89,15 @@ function describeRecords(records: ProbeRecord[]): string {
 }
 
 afterEach(async () => {
+	const failed = demos
+		.splice(0)
+		.flatMap((demo) => demo.unexpectedFailures())
+		.filter((request) => !(streamsBrokenOnPurpose && isEventStream(request)));
+	streamsBrokenOnPurpose = false;
 	for (const client of subscribers.splice(0)) client.close();
 	await Promise.all(servers.splice(0).map((app) => app.stop()));
+	// Loading and using the demo makes no request that fails: no missing asset, no refused call.
+	expect(failed, 'requests of the page that failed or answered ≥ 400').toEqual([]);
 });
 
 describe('the demo in Chromium (node build)', () => {
@@ -351,6 +364,7 @@ describe('the demo in Chromium (node build)', () => {
 	it(
 		'the server is killed and restarted on the same port: the page reconnects and reports the gap',
 		async ({ annotate }) => {
+			streamsBrokenOnPurpose = true;
 			const first = await startServer();
 			const demo = await openDemo(first);
 			await demo.counterMoves('count-logs', 2);
