@@ -12,5 +12,14 @@ export type {
 	StandardSchemaLike,
 	TopicHandler,
 	TopicMap,
+	TopicMapOf,
+	TopicsDefinition,
+	TopicsOf,
 } from './sse-client.svelte.js';
-export { getSSEContext, SSEClient, SSEClientError, setSSEContext } from './sse-client.svelte.js';
+export {
+	defineTopics,
+	getSSEContext,
+	SSEClient,
+	SSEClientError,
+	setSSEContext,
+} from './sse-client.svelte.js';

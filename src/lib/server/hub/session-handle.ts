@@ -1,6 +1,6 @@
 // hub.handle: the session cookie minted on the page request, before any stream opens.
 import type { Handle } from '@sveltejs/kit';
-import type { TopicMap } from '../transport/index.js';
+import type { TopicMapOf } from '../transport/index.js';
 import { cookieSession } from './request.js';
 import type { SSEHubOptions } from './types.js';
 
@@ -16,7 +16,9 @@ export interface SSESessionLocals {
  * (they open at once, none has the cookie yet) and only the last `Set-Cookie` survives.
  * With `options.session` the app names its sessions itself: nothing to mint, so it only resolves.
  */
-export function sessionHandle<Topics extends TopicMap>(options: SSEHubOptions<Topics>): Handle {
+export function sessionHandle<Topics extends TopicMapOf<Topics>>(
+	options: SSEHubOptions<Topics>,
+): Handle {
 	// The app's own `session` may depend on what a later handle puts on `locals` (the user), or
 	// refuse anonymous visitors: calling it on every request here would be wrong or throw.
 	if (options.session) return ({ event, resolve }) => resolve(event);
