@@ -29,11 +29,13 @@ export function hubTopics<Topics extends TopicMapOf<Topics>>(
 	const add = (topic: string, schema: unknown, where: string) => {
 		if (schema === undefined) return;
 		if (!declared.has(topic)) {
-			throw new SSEConfigError(`createSSEHub: ${where} names "${topic}", which is not a topic.`);
+			throw new SSEConfigError(
+				`createSSEHub: "${topic}" has a schema ${where} but is not a topic.`,
+			);
 		}
 		if (!isStandardSchema(schema)) {
 			throw new SSEConfigError(
-				`createSSEHub: ${where} of "${topic}" is not a Standard Schema (zod, valibot, arktype…).`,
+				`createSSEHub: the schema of "${topic}" ${where} is not a Standard Schema (zod, valibot, arktype…).`,
 			);
 		}
 		if (schemas.has(topic)) {
@@ -44,10 +46,10 @@ export function hubTopics<Topics extends TopicMapOf<Topics>>(
 		schemas.set(topic, schema);
 	};
 	for (const [topic, schema] of Object.entries(definition?.schemas ?? {})) {
-		add(topic, schema, 'the topics definition');
+		add(topic, schema, 'in the topics definition');
 	}
 	for (const [topic, schema] of Object.entries(options.schemas ?? {}))
-		add(topic, schema, '`schemas`');
+		add(topic, schema, 'in `schemas`');
 	return { declared, schemas };
 }
 
