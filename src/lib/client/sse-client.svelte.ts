@@ -127,7 +127,8 @@ export function isTopicName(name: unknown): name is string {
 	return typeof name === 'string' && TOPIC_NAME.test(name) && !name.startsWith(RESERVED_PREFIX);
 }
 
-function isStandardSchema(value: unknown): value is StandardSchemaLike {
+/** Whether `value` is a Standard Schema: it has the `~standard.validate` the client and hub call. */
+export function isStandardSchema(value: unknown): value is StandardSchemaLike {
 	const standard = (value as { '~standard'?: { validate?: unknown } } | null)?.['~standard'];
 	return typeof standard?.validate === 'function';
 }

@@ -1,7 +1,7 @@
 // The hub's topics, read once at `createSSEHub`: the names it serves and the schema each one's
 // data is checked with on publish, from a `defineTopics` definition or from the names and
 // `schemas`. A mistake (a bad name, a schema given twice, a value that is no schema) shows here.
-import type { StandardSchemaLike } from '../../client/sse-client.svelte.js';
+import { isStandardSchema, type StandardSchemaLike } from '../../client/sse-client.svelte.js';
 import { SSEConfigError } from '../errors.js';
 import type { TopicMapOf } from '../transport/index.js';
 import { topicNameProblem } from '../wire/index.js';
@@ -63,11 +63,6 @@ function isDefinition(value: unknown): value is { names: readonly string[]; sche
 		typeof candidate.schemas === 'object' &&
 		candidate.schemas !== null
 	);
-}
-
-function isStandardSchema(value: unknown): value is StandardSchemaLike {
-	const standard = (value as { '~standard'?: { validate?: unknown } } | null)?.['~standard'];
-	return typeof standard?.validate === 'function';
 }
 
 /** The declared topics, each one a name the protocol accepts; at least one. */
