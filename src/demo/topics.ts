@@ -1,23 +1,42 @@
-/** The demo's topics and the type of each one's data: shared by its server and its pages. */
-export type DemoTopics = {
-	/** The story chat: session-scoped, one conversation per browser session. */
-	story: StoryLine;
-	/** A notification every few seconds, to everyone. */
-	notifications: { title: string; body: string; level: 'info' | 'success' | 'warning' };
-	/** A log line every few seconds, to everyone. */
-	logs: { level: 'debug' | 'info' | 'warn' | 'error'; source: string; message: string };
-	/** The shared panel: a counter any tab can bump, and who bumped it last. */
-	broadcast: { count: number; by: string; online: number };
-};
+/**
+ * The demo's topics, defined once: the hub takes its names and schemas from this, the pages their
+ * types. No server code here, so both sides import it. `zod/mini` keeps the schemas small in the
+ * page's bundle.
+ */
 
-export interface StoryLine {
+import { defineTopics, type TopicsOf } from 'svelte-sse-kit';
+import * as z from 'zod/mini';
+
+const storyLine = z.object({
 	/** Who speaks: the narrator, the reader (echo of a reply), or a question awaiting a reply. */
-	role: 'narrator' | 'reader' | 'prompt';
-	text: string;
+	role: z.enum(['narrator', 'reader', 'prompt']),
+	text: z.string(),
 	/** For a prompt: the answers offered as buttons (free text is accepted too). */
-	choices?: string[];
+	choices: z.optional(z.array(z.string())),
 	/** True on the last line: the story is over (a reply then starts it again). */
-	end?: boolean;
-}
+	end: z.optional(z.boolean()),
+});
 
-export const DEMO_TOPICS = ['story', 'notifications', 'logs', 'broadcast'] as const;
+export const topics = defineTopics({
+	/** The story chat: session-scoped, one conversation per browser session. */
+	story: storyLine,
+	/** A notification every few seconds, to everyone. */
+	notifications: z.object({
+		title: z.string(),
+		body: z.string(),
+		level: z.enum(['info', 'success', 'warning']),
+	}),
+	/** A log line every few seconds, to everyone. */
+	logs: z.object({
+		level: z.enum(['debug', 'info', 'warn', 'error']),
+		source: z.string(),
+		message: z.string(),
+	}),
+	/** The shared panel: a counter any tab can bump, who bumped it last, and streams open. */
+	broadcast: z.object({ count: z.number(), by: z.string(), online: z.number() }),
+});
+
+/** Each topic's data, as the schemas above make it. */
+export type DemoTopics = TopicsOf<typeof topics>;
+
+export type StoryLine = DemoTopics['story'];

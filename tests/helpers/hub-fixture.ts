@@ -5,12 +5,14 @@ import {
 	createSSEHub,
 	type SSEHub,
 	type SSEHubOptions,
-	type TopicMap,
+	type TopicMapOf,
 } from '../../src/lib/server/index.js';
 import { serveHandler, type TestServer } from './hub-server.js';
 import { openClient, type TestClient } from './sse-client.js';
 
-export function hubFixture<Topics extends TopicMap>(topics: readonly (keyof Topics & string)[]) {
+export function hubFixture<Topics extends TopicMapOf<Topics>>(
+	topics: readonly (keyof Topics & string)[],
+) {
 	let server: TestServer | undefined;
 	let hub: SSEHub<Topics> | undefined;
 	const clients: TestClient[] = [];

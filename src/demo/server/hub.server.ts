@@ -1,7 +1,7 @@
 // The demo's one hub, on memory history, or Redis when REDIS_URL is set.
 import { createSSEHub, memoryHistory } from 'svelte-sse-kit/server';
 import { redisHistory } from 'svelte-sse-kit/server/redis';
-import { DEMO_TOPICS, type DemoTopics } from '../topics.js';
+import { topics } from '../topics.js';
 import { config } from './config.server.js';
 
 /**
@@ -17,5 +17,8 @@ const history = config.redisUrl
 		})
 	: memoryHistory({ maxLength: config.historyMaxLength, maxAgeMs: config.historyMaxAgeMs });
 
-/** The demo's one hub: every endpoint publishes through it, `/api/events` streams from it. */
-export const hub = createSSEHub<DemoTopics>({ topics: DEMO_TOPICS, history });
+/**
+ * The demo's one hub: every endpoint publishes through it, `/api/events` streams from it. Its
+ * topics, their types and the schemas `publish` checks come from the definition the pages share.
+ */
+export const hub = createSSEHub({ topics, history });

@@ -1,10 +1,11 @@
-// The client file copies two rules of the wire protocol (it must import only from `svelte`): what
-// a hub event id looks like, and the gap reasons. This holds the two copies to the server's.
+// The client file copies three rules of the wire protocol (it must import only from `svelte`): what
+// a hub event id looks like, the gap reasons, and what a topic may be named (for defineTopics).
+// This holds the copies to the server's.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { GapReason } from '../server/replay/index.js';
-import { formatEventId, parseEventId } from '../server/wire/index.js';
+import { formatEventId, parseEventId, topicNameProblem } from '../server/wire/index.js';
 import { FakeEventSource } from '../testing/fake-event-source.js';
-import { SSEClient, type SSEGap } from './sse-client.svelte.js';
+import { isTopicName, SSEClient, type SSEGap } from './sse-client.svelte.js';
 
 const ids = [
 	formatEventId('lq2x9k1a3f', 41),
@@ -42,6 +43,26 @@ describe('the client and the server agree on', () => {
 		client.close();
 		const hubId = parseEventId(id) !== null;
 		expect(seen.length, `delivered ${JSON.stringify(seen)}`).toBe(hubId ? 1 : 2);
+	});
+
+	it.each([
+		'chat',
+		'room:42.messages_v2-x',
+		'x'.repeat(128),
+		'x'.repeat(129),
+		'',
+		'sse:ready',
+		'sse:',
+		'ssE:x',
+		'a b',
+		'a/b',
+		'a\nb',
+		'a\rb',
+		'a\0b',
+		'é',
+		'chat\n',
+	])('whether %j is a topic name', (name) => {
+		expect(isTopicName(name)).toBe(topicNameProblem(name) === null);
 	});
 
 	it('the gap reasons', () => {

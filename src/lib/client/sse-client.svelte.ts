@@ -5,8 +5,9 @@
 // ```svelte
 // <script lang="ts">
 //   import { SSEClient } from 'svelte-sse-kit';
-//   type Topics = { chat: { text: string }; logs: string };
-//   const stream = new SSEClient<Topics>('/api/events', {
+//   import { topics } from '$lib/topics'; // defineTopics({ chat: z.object({ text: z.string() }), … })
+//   const stream = new SSEClient('/api/events', {
+//     definition: topics,
 //     topics: { chat: (m) => messages.push(m.text) },
 //   });
 //   let messages = $state<string[]>([]);
@@ -19,8 +20,14 @@
 // replays history (svelte-sse-kit's hub) never makes it miss or repeat one.
 import { getContext, hasContext, setContext, untrack } from 'svelte';
 
-/** Topic name → the type of its data. */
+/** Topic name → the type of its data: the default topic map, where any name goes. */
 export type TopicMap = Record<string, unknown>;
+
+/**
+ * What a topic map must be, as `Topics extends TopicMapOf<Topics>`: an object type, a `type` or an
+ * `interface`. (An `interface` has no index signature, so it is no `Record<string, unknown>`.)
+ */
+export type TopicMapOf<Topics> = { [K in keyof Topics]: unknown };
 
 /** `idle` (not connected, by choice) → `connecting` → `connected`; `error` while it waits to retry. */
 export type SSEStatus = 'idle' | 'connecting' | 'connected' | 'error';
@@ -79,13 +86,111 @@ export type TopicHandler<T, K extends string = string> = (data: T, meta: SSEEven
 
 type SchemaResult<Output = unknown> =
 	| { value: Output; issues?: undefined }
-	| { issues: ReadonlyArray<{ message: string }> };
+	| {
+			issues: ReadonlyArray<{
+				message: string;
+				path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;
+			}>;
+	  };
 
 /** A Standard Schema (zod, valibot, arktype…): only its `~standard.validate` is used. */
 export interface StandardSchemaLike<Output = unknown> {
 	readonly '~standard': {
 		validate(value: unknown): SchemaResult<Output> | Promise<SchemaResult<Output>>;
 	};
+}
+
+/**
+ * The topics of an app, defined once for the hub and the client: their names, their schemas, and
+ * (as a type only) the data of each. Made by `defineTopics`; frozen.
+ */
+export interface TopicsDefinition<Topics extends TopicMapOf<Topics> = TopicMap> {
+	/** Every topic, in the order defined. */
+	readonly names: readonly (keyof Topics & string)[];
+	/** The schema of each topic defined with one (not those defined with `null`). */
+	readonly schemas: { readonly [K in keyof Topics]?: StandardSchemaLike<Topics[K]> };
+	/** Type only, never set: the data of each topic (read it with `TopicsOf`). */
+	readonly '~topics'?: Topics;
+}
+
+/** The topic map of a definition: `type Topics = TopicsOf<typeof topics>`. */
+export type TopicsOf<Definition> =
+	Definition extends TopicsDefinition<infer Topics> ? Topics : never;
+
+// A copy of the wire protocol's rule for topic names (the server's is in its wire layer; this file
+// imports only from `svelte`): protocol-agreement.test.ts holds the two to each other.
+const TOPIC_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+const RESERVED_PREFIX = 'sse:';
+
+/** Whether `name` is a topic name the protocol accepts (and not a control event's). */
+export function isTopicName(name: unknown): name is string {
+	return typeof name === 'string' && TOPIC_NAME.test(name) && !name.startsWith(RESERVED_PREFIX);
+}
+
+/** Whether `value` is a Standard Schema: it has the `~standard.validate` the client and hub call. */
+export function isStandardSchema(value: unknown): value is StandardSchemaLike {
+	const standard = (value as { '~standard'?: { validate?: unknown } } | null)?.['~standard'];
+	return typeof standard?.validate === 'function';
+}
+
+/** A value as an error message names it: `undefined`, `a function`, `an array`, `string "x"`… */
+function described(value: unknown): string {
+	if (value === null || value === undefined) return String(value);
+	if (typeof value === 'function') return 'a function';
+	if (Array.isArray(value)) return 'an array';
+	if (typeof value === 'object') return 'an object without `~standard.validate`';
+	return `${typeof value} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+}
+
+/**
+ * Defines the topics once, for both sides: each topic's name, and a Standard Schema (zod, valibot,
+ * arktype…) that checks its data, or `null` for none. The types come from the schemas; a topic
+ * defined with `null` is `unknown` unless the topic map is given as the generic:
+ *
+ * ```ts
+ * // src/lib/topics.ts: no server code, so pages and the server both import it
+ * export const topics = defineTopics({
+ *   chat: z.object({ user: z.string(), text: z.string() }),
+ *   presence: null, // unknown data, unchecked
+ * });
+ * // or, typed by hand (each schema must fit its type):
+ * export const topics = defineTopics<{ chat: Chat; presence: Presence }>({ chat: chatSchema, presence: null });
+ * ```
+ *
+ * Throws a `TypeError` for a name the protocol refuses, or a value that is neither a schema nor `null`.
+ */
+export function defineTopics<Topics extends TopicMapOf<Topics>>(
+	schemas: {
+		[K in keyof Topics]: StandardSchemaLike<Topics[K]> | null;
+	},
+): TopicsDefinition<Topics> {
+	if (typeof schemas !== 'object' || schemas === null || Array.isArray(schemas)) {
+		throw new TypeError(
+			`defineTopics: pass an object of topic → schema (or null), such as defineTopics({ chat: z.object({ text: z.string() }) }); got ${described(schemas)}.`,
+		);
+	}
+	const names = Object.keys(schemas);
+	if (names.length === 0) throw new TypeError('defineTopics: define at least one topic.');
+	const checked: Record<string, StandardSchemaLike> = {};
+	for (const name of names) {
+		if (!isTopicName(name)) {
+			throw new TypeError(
+				`defineTopics: ${JSON.stringify(name)} is not a topic name: use 1 to 128 letters, digits and _ . : - (not starting with "${RESERVED_PREFIX}", which control events use).`,
+			);
+		}
+		const schema: unknown = (schemas as Record<string, unknown>)[name];
+		if (schema === null) continue;
+		if (!isStandardSchema(schema)) {
+			throw new TypeError(
+				`defineTopics: "${name}" must be a Standard Schema (zod, valibot, arktype…), or null for none; got ${described(schema)}.`,
+			);
+		}
+		checked[name] = schema;
+	}
+	return Object.freeze({
+		names: Object.freeze(names as (keyof Topics & string)[]),
+		schemas: Object.freeze(checked) as TopicsDefinition<Topics>['schemas'],
+	});
 }
 
 /** The part of `EventSource` the client uses; the native one, `eventsource` and `event-source-polyfill` fit. */
@@ -102,14 +207,28 @@ export type EventSourceConstructor = new (
 	init?: any,
 ) => EventSourceLike;
 
-export interface SSEClientOptions<Topics extends TopicMap> {
+export interface SSEClientOptions<Topics extends TopicMapOf<Topics>> {
+	/**
+	 * The topics as `defineTopics` defined them: the client takes its types from it (no generic
+	 * needed), refuses a topic it does not define, and can check events with its schemas (`validate`).
+	 */
+	definition?: TopicsDefinition<Topics>;
 	/**
 	 * The topics subscribed to at first: a handler per topic, or just their names (listen later
-	 * with `on`, as components that share one client through the context do).
+	 * with `on`, as components that share one client through the context do). The client's types
+	 * come from `definition` or the generic, never from this (`NoInfer`).
+	 * @default every topic of `definition`; none without one
 	 */
-	topics?:
+	topics?: NoInfer<
 		| { [K in keyof Topics & string]?: TopicHandler<Topics[K], K> }
-		| readonly (keyof Topics & string)[];
+		| readonly (keyof Topics & string)[]
+	>;
+	/**
+	 * Check each event's data with its topic's schema in `definition` before any handler sees it;
+	 * what fails goes to `onError` (`schema`). Off by default: the hub checked it on publish.
+	 * @default false
+	 */
+	validate?: boolean;
 	/**
 	 * Connect at once: on mount inside a component (and close on destroy), or right away in a
 	 * browser outside one. Never during SSR.
@@ -122,7 +241,10 @@ export interface SSEClientOptions<Topics extends TopicMap> {
 	reconnectWait?: number;
 	/** Longest wait between reconnects, in ms. @default 30000 */
 	maxReconnectWait?: number;
-	/** A Standard Schema per topic; data that fails it goes to `onError`, not to the handler. */
+	/**
+	 * A Standard Schema per topic; data that fails it goes to `onError`, not to the handler. With
+	 * `validate`, for topics the definition leaves without one (a topic may not have both).
+	 */
 	schemas?: { [K in keyof Topics]?: StandardSchemaLike<Topics[K]> };
 	/** The `EventSource` to use (e.g. `EventSourcePolyfill` for headers). @default globalThis.EventSource */
 	EventSource?: EventSourceConstructor;
@@ -406,8 +528,44 @@ function canShare(): boolean {
 	);
 }
 
+/**
+ * The schemas events are checked with: `schemas`, plus the definition's with `validate`. A topic
+ * with a schema in both is refused: which one would hold is a guess.
+ */
+function receiveSchemas<Topics extends TopicMapOf<Topics>>(
+	options: SSEClientOptions<Topics>,
+): ReadonlyMap<string, StandardSchemaLike> {
+	const given = Object.entries((options.schemas ?? {}) as Record<string, unknown>);
+	const schemas = new Map<string, StandardSchemaLike>();
+	for (const [topic, schema] of given) {
+		if (schema === undefined) continue;
+		if (!isStandardSchema(schema)) {
+			throw new TypeError(
+				`SSEClient: schemas.${topic} must be a Standard Schema (zod, valibot, arktype…); got ${described(schema)}.`,
+			);
+		}
+		schemas.set(topic, schema);
+	}
+	if (!options.validate) return schemas;
+	if (!options.definition) {
+		throw new TypeError(
+			'SSEClient: `validate` checks events with the schemas of `definition`: pass the definition too.',
+		);
+	}
+	const defined = options.definition.schemas as Readonly<Record<string, StandardSchemaLike>>;
+	for (const [topic, schema] of Object.entries(defined)) {
+		if (schemas.has(topic)) {
+			throw new TypeError(
+				`SSEClient: "${topic}" has a schema in the topics definition and in \`schemas\`: give it once.`,
+			);
+		}
+		schemas.set(topic, schema);
+	}
+	return schemas;
+}
+
 /** A Svelte 5 runes client for one multi-topic SSE endpoint. */
-export class SSEClient<Topics extends TopicMap = TopicMap> {
+export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 	#status = $state<SSEStatus>('idle');
 	#error = $state<SSEClientError | null>(null);
 	#lastEventID = $state<string | null>(null);
@@ -469,15 +627,18 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#previousId = '';
 	/** Events wait here while an asynchronous schema validates an earlier one, to keep order. */
 	#queue: Promise<void> | null = null;
+	/** The schema each topic's events are checked with (from `schemas`, and `definition` with `validate`). */
+	readonly #schemas: ReadonlyMap<string, StandardSchemaLike>;
 
 	constructor(url: string, options: SSEClientOptions<Topics> = {}) {
 		this.#url = url;
 		this.#options = options;
-		const initial = options.topics ?? {};
-		if (Array.isArray(initial)) {
-			this.#topics = [...new Set(initial)] as (keyof Topics & string)[];
-		} else {
-			this.#topics = Object.keys(initial) as (keyof Topics & string)[];
+		this.#schemas = receiveSchemas(options);
+		const initial = options.topics ?? options.definition?.names ?? {};
+		const names = Array.isArray(initial) ? initial : Object.keys(initial);
+		this.#checkDefined(names);
+		this.#topics = [...new Set(names)] as (keyof Topics & string)[];
+		if (!Array.isArray(initial)) {
 			for (const [topic, handler] of Object.entries(initial)) {
 				if (handler) this.#listen(topic, handler as AnyHandler);
 			}
@@ -574,6 +735,11 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		removeTopics?: readonly (keyof Topics & string)[];
 		nextTopics?: readonly (keyof Topics & string)[];
 	}): void {
+		this.#checkDefined([
+			...(change.addTopics ?? []),
+			...(change.removeTopics ?? []),
+			...(change.nextTopics ?? []),
+		]);
 		// Untracked: called from an $effect, this must not make the effect depend on the topics.
 		const current = untrack(() => this.#topics);
 		const next = new Set(change.nextTopics ?? current);
@@ -600,7 +766,19 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 
 	/** Listens to a topic (subscribed or not yet); returns the function that stops listening. */
 	on<K extends keyof Topics & string>(topic: K, handler: TopicHandler<Topics[K], K>): () => void {
+		this.#checkDefined([topic]);
 		return this.#listen(topic, handler as AnyHandler);
+	}
+
+	/** With a definition, a topic it does not define is a mistake: say so now, not as a 400 later. */
+	#checkDefined(topics: readonly string[]): void {
+		const defined = this.#options.definition?.names;
+		if (!defined) return;
+		const unknown = topics.filter((topic) => !(defined as readonly string[]).includes(topic));
+		if (unknown.length === 0) return;
+		throw new TypeError(
+			`SSEClient: ${unknown.map((topic) => JSON.stringify(topic)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in the topics definition (${defined.join(', ')}).`,
+		);
 	}
 
 	#listen(topic: string, handler: AnyHandler): () => void {
@@ -847,8 +1025,12 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 	#onEvent(topic: string, id: string, data: string): void {
 		const held = this.#held;
 		if (held === 'all' || held?.has(topic)) return;
-		if (untrack(() => this.#topics).includes(topic)) this.#receive(topic, id, data);
+		if (this.#subscribed(topic)) this.#receive(topic, id, data);
 		else this.#pass(id);
+	}
+
+	#subscribed(topic: string): boolean {
+		return (untrack(() => this.#topics) as readonly string[]).includes(topic);
 	}
 
 	/** Another tab's event moves the shared position along. */
@@ -1108,8 +1290,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 		const held = this.#held;
 		if (held === 'all') return; // a gap of a stream before the one that serves this client
 		// A shared stream's gap names every member's topics: this client hears of its own.
-		const own = untrack(() => this.#topics);
-		const topics = gap.topics.filter((topic) => own.includes(topic) && !held?.has(topic));
+		const topics = gap.topics.filter((topic) => this.#subscribed(topic) && !held?.has(topic));
 		const reset = RESET_GAPS.has(gap.reason);
 		if (topics.length === 0 && !reset) return;
 		this.#log('gap', gap);
@@ -1172,7 +1353,7 @@ export class SSEClient<Topics extends TopicMap = TopicMap> {
 			);
 			return;
 		}
-		const schema = this.#options.schemas?.[topic];
+		const schema = this.#schemas.get(topic);
 		let checked: SchemaResult | Promise<SchemaResult>;
 		try {
 			checked = schema ? schema['~standard'].validate(data) : { value: data };
@@ -1256,14 +1437,20 @@ const CONTEXT_KEY = Symbol.for('svelte-sse-kit.client');
  * Shares one client with every component below this one: call it in `+layout.svelte` so the
  * whole app uses one connection. Returns the client.
  */
-export function setSSEContext<Topics extends TopicMap>(
+export function setSSEContext<Topics extends TopicMapOf<Topics>>(
 	client: SSEClient<Topics>,
 ): SSEClient<Topics> {
 	return setContext(CONTEXT_KEY, client);
 }
 
-/** The client set by `setSSEContext` in a parent component. */
-export function getSSEContext<Topics extends TopicMap>(): SSEClient<Topics> {
+/**
+ * The client set by `setSSEContext` in a parent component, typed by the topics definition
+ * (`getSSEContext(topics)`) or the generic (`getSSEContext<Topics>()`). The definition only types
+ * it: pass the one the client was made with.
+ */
+export function getSSEContext<Topics extends TopicMapOf<Topics> = TopicMap>(
+	_definition?: TopicsDefinition<Topics>,
+): SSEClient<Topics> {
 	if (!hasContext(CONTEXT_KEY)) {
 		throw new Error(
 			'No SSEClient in context: call setSSEContext(new SSEClient(...)) in a parent component, such as +layout.svelte, before getSSEContext().',

@@ -1,6 +1,14 @@
 // The server side of svelte-sse-kit: import from 'svelte-sse-kit/server' in server code only.
 // Grouped by layer, bottom up; each layer's own index.ts is its face to the layers above it.
 
+// The topics, defined once for the hub and the client (from the client file, which has no server code).
+export type {
+	StandardSchemaLike,
+	TopicMapOf,
+	TopicsDefinition,
+	TopicsOf,
+} from '../client/sse-client.svelte.js';
+export { defineTopics } from '../client/sse-client.svelte.js';
 // Errors, shared by the layers.
 export type { SchemaIssue, SSEErrorCode, SSEHubErrorCode } from './errors.js';
 export { SSEConfigError, SSEHubError, SSEValidationError } from './errors.js';

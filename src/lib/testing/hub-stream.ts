@@ -1,12 +1,12 @@
 // A hub's stream opened through its handler, without a server, and read with `sseClient` at the
 // pace the test sets: for the hub's unit tests, which must not depend on tests/helpers.
 import type { SSEHub } from '../server/hub/index.js';
-import type { TopicMap } from '../server/transport/index.js';
+import type { TopicMapOf } from '../server/transport/index.js';
 import { requestEvent } from './request-event.js';
 import { sseClient } from './sse-body.js';
 
 /** `GET /events?<query>` on `hub`, as its handler answers it; rejects on a refusal. */
-export async function openHubStream<Topics extends TopicMap>(
+export async function openHubStream<Topics extends TopicMapOf<Topics>>(
 	hub: SSEHub<Topics>,
 	query: string,
 	headers?: HeadersInit,

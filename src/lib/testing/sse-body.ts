@@ -10,6 +10,7 @@ import {
 	type ProduceSSEOptions,
 	produceSSE,
 	type TopicMap,
+	type TopicMapOf,
 } from '../server/transport/index.js';
 
 export const RETRY = 'retry: 3000\n\n';
@@ -121,7 +122,9 @@ export function sseClient(source: Response | ReadableStream<Uint8Array>) {
 }
 
 /** A produceSSE response whose producer hands out its emit and connection. */
-export function open<Topics extends TopicMap = TopicMap>(options: ProduceSSEOptions = {}) {
+export function open<Topics extends TopicMapOf<Topics> = TopicMap>(
+	options: ProduceSSEOptions = {},
+) {
 	let emit!: Emit<Topics>;
 	let connection!: SSEConnection;
 	const cleanup = vi.fn<Cleanup>();

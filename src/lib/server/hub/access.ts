@@ -1,11 +1,11 @@
 // Who a request comes from, and which of its topics it may stream: the 401 and 403 refusals.
 import type { RequestEvent } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
-import type { TopicMap } from '../transport/index.js';
+import type { TopicMapOf } from '../transport/index.js';
 import { cookieSession } from './request.js';
 import type { SSEHubOptions } from './types.js';
 
-export async function sessionOf<Topics extends TopicMap>(
+export async function sessionOf<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	event: RequestEvent,
 ): Promise<string | null> {
@@ -15,7 +15,7 @@ export async function sessionOf<Topics extends TopicMap>(
 	return session || null;
 }
 
-export async function resolveSession<Topics extends TopicMap>(
+export async function resolveSession<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	event: RequestEvent,
 ): Promise<string> {
@@ -26,14 +26,19 @@ export async function resolveSession<Topics extends TopicMap>(
 	return session;
 }
 
-export async function authorizeTopics<Topics extends TopicMap>(
+export async function authorizeTopics<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	event: RequestEvent,
 	session: string,
 	topics: string[],
 ) {
 	if (!options.authorize) return topics;
-	const verdict = await options.authorize({ event, session, topics });
+	// The request's topics are declared ones: parseTopics refused any other.
+	const verdict = await options.authorize({
+		event,
+		session,
+		topics: topics as (keyof Topics & string)[],
+	});
 	if (verdict === true) return topics;
 	const allowed = verdict === false ? [] : topics.filter((t) => verdict.allowedTopics.includes(t));
 	if (allowed.length === 0) {

@@ -6,7 +6,7 @@ import { SSEHubError } from '../errors.js';
 import type { HistoryStore } from '../history/index.js';
 import { planReplay, type ReplayPlan, type ReplayWriter } from '../replay/index.js';
 import type { SSEConnection } from '../transport/index.js';
-import { produceSSE, sseHeaders, type TopicMap } from '../transport/index.js';
+import { produceSSE, sseHeaders, type TopicMapOf } from '../transport/index.js';
 import { authorizeTopics, resolveSession } from './access.js';
 import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
@@ -17,7 +17,7 @@ import { cursorRecordOf, HubStream, type Registration } from './stream.js';
 import type { SSEHubOptions } from './types.js';
 
 /** What opening a stream uses of the hub. */
-export interface ConnectParts<Topics extends TopicMap> {
+export interface ConnectParts<Topics extends TopicMapOf<Topics>> {
 	options: SSEHubOptions<Topics>;
 	settings: HubSettings;
 	store: HistoryStore;
@@ -32,7 +32,7 @@ const shuttingDown = () =>
 	new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 
 /** The hub's `GET` handler: an open stream, or the protocol's JSON refusal. */
-export async function handleStreamRequest<Topics extends TopicMap>(
+export async function handleStreamRequest<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
 	event: RequestEvent,
 ): Promise<Response> {
@@ -48,7 +48,7 @@ export async function handleStreamRequest<Topics extends TopicMap>(
 	}
 }
 
-async function connect<Topics extends TopicMap>(
+async function connect<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
 	event: RequestEvent,
 ): Promise<Response> {
@@ -108,7 +108,7 @@ function checkConnectionLimit(streams: OpenStreams, session: string, limit: numb
 }
 
 /** Writes the new stream's open cursor record, so that topic safety sees it from its first byte. */
-async function register<Topics extends TopicMap>(
+async function register<Topics extends TopicMapOf<Topics>>(
 	{ store, settings, isClosed }: ConnectParts<Topics>,
 	session: string,
 	topics: readonly string[],
@@ -132,7 +132,7 @@ async function register<Topics extends TopicMap>(
 	return registration;
 }
 
-function openStream<Topics extends TopicMap>(
+function openStream<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
 	session: string,
 	topics: string[],
@@ -163,7 +163,7 @@ function openStream<Topics extends TopicMap>(
 }
 
 /** What ends a stream's membership: it leaves the OpenStreams and its cursor record is closed. */
-function untrackOnClose<Topics extends TopicMap>(
+function untrackOnClose<Topics extends TopicMapOf<Topics>>(
 	{ streams, store, settings }: ConnectParts<Topics>,
 	stream: HubStream,
 ) {
@@ -180,7 +180,7 @@ function untrackOnClose<Topics extends TopicMap>(
 }
 
 /** The app's `onSlowConsumer`, told the session; nothing to hold per stream when there is none. */
-function slowConsumerHook<Topics extends TopicMap>(
+function slowConsumerHook<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	session: string,
 ) {

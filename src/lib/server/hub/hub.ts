@@ -2,7 +2,7 @@
 // is in connect.ts, the path from `publish` to every stream in publish.ts.
 import { currentStore, memoryHistory } from '../history/index.js';
 import { ReplayWriter } from '../replay/index.js';
-import { closeOnShutdown, type TopicMap } from '../transport/index.js';
+import { closeOnShutdown, type TopicMapOf } from '../transport/index.js';
 import { sessionOf } from './access.js';
 import { type ConnectParts, handleStreamRequest } from './connect.js';
 import { FanOut } from './fan-out.js';
@@ -27,7 +27,7 @@ import type { SSEHub, SSEHubOptions } from './types.js';
  * await hub.publish('chat', { text: 'hello' });
  * ```
  */
-export function createSSEHub<Topics extends TopicMap>(
+export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 ): SSEHub<Topics> {
 	const settings = hubSettings(options);

@@ -1,17 +1,17 @@
 // From `hub.publish` to every stream: the topic checked against the declared ones, the
 // idempotency key and the topic's schema checked, the data serialized once, the event appended
 // to the store, and delivered (by the store's live feed when it has one, else here).
-import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { StandardSchemaLike } from '../../client/sse-client.svelte.js';
 import { SSEHubError, SSEValidationError } from '../errors.js';
 import type { AppendedEvent, AppendInput, HistoryStore, StoredEvent } from '../history/index.js';
 import { idempotencyKeyProblem } from '../history/index.js';
-import type { TopicMap } from '../transport/index.js';
+import type { TopicMapOf } from '../transport/index.js';
 import { serializeData } from '../wire/index.js';
 import type { HubSettings } from './settings.js';
 import type { PublishOptions, SSEHubOptions } from './types.js';
 
 /** What publishing uses of the hub. */
-export interface PublishParts<Topics extends TopicMap> {
+export interface PublishParts<Topics extends TopicMapOf<Topics>> {
 	options: SSEHubOptions<Topics>;
 	settings: HubSettings;
 	store: HistoryStore;
@@ -22,7 +22,10 @@ export interface PublishParts<Topics extends TopicMap> {
 }
 
 /** Validates, stores and delivers one event; resolves to its id. */
-export async function publishEvent<Topics extends TopicMap, K extends keyof Topics & string>(
+export async function publishEvent<
+	Topics extends TopicMapOf<Topics>,
+	K extends keyof Topics & string,
+>(
 	parts: PublishParts<Topics>,
 	topic: K,
 	data: Topics[K],
@@ -31,7 +34,7 @@ export async function publishEvent<Topics extends TopicMap, K extends keyof Topi
 	if (parts.isClosed()) throw new SSEHubError('hub_closed', 503, 'This event hub is closed.');
 	checkDeclared(parts.settings.declared, topic);
 	checkIdempotencyKey(idempotencyKey);
-	const schema = parts.options.schemas?.[topic];
+	const schema = parts.settings.schemas.get(topic);
 	// No schema, no await: publishes of one tick reach the store in that tick, in order.
 	const value = schema ? await validated(schema, topic, data) : data;
 	const stored = await append(parts.store, {
@@ -63,7 +66,11 @@ function checkIdempotencyKey(idempotencyKey: string | undefined): void {
 }
 
 /** The data as the topic's schema outputs it; what fails the schema is refused. */
-async function validated(schema: StandardSchemaV1, topic: string, data: unknown): Promise<unknown> {
+async function validated(
+	schema: StandardSchemaLike,
+	topic: string,
+	data: unknown,
+): Promise<unknown> {
 	const result = await schema['~standard'].validate(data);
 	if (result.issues) throw new SSEValidationError(topic, result.issues);
 	return result.value;

@@ -1,7 +1,7 @@
 // hub.handle: the session cookie minted on the page request, before any stream opens, and the
 // request kept as the current one for `hub.sessionOf()` with no event.
 import type { Handle } from '@sveltejs/kit';
-import type { TopicMap } from '../transport/index.js';
+import type { TopicMapOf } from '../transport/index.js';
 import { cookieSession } from './request.js';
 import { inRequestScope } from './request-scope.js';
 import type { SSEHubOptions } from './types.js';
@@ -19,7 +19,9 @@ export interface SSESessionLocals {
  * With `options.session` the app names its sessions itself: nothing to mint, so it only resolves.
  * Either way the rest of the request runs with `event` as the current request (`sessionOf()`).
  */
-export function sessionHandle<Topics extends TopicMap>(options: SSEHubOptions<Topics>): Handle {
+export function sessionHandle<Topics extends TopicMapOf<Topics>>(
+	options: SSEHubOptions<Topics>,
+): Handle {
 	// The app's own `session` may depend on what a later handle puts on `locals` (the user), or
 	// refuse anonymous visitors: calling it on every request here would be wrong or throw.
 	if (options.session) return ({ event, resolve }) => inRequestScope(event, () => resolve(event));

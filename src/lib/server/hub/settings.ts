@@ -1,15 +1,13 @@
-// The hub's options read once, at `createSSEHub`: the declared topics checked (a mistake shows at
-// startup, not at the first request), the limits given their defaults, and the stream's timings
-// taken from `stream` before the deprecated fields of `limits`.
+// The hub's options read once, at `createSSEHub`: the topics and their schemas checked (a mistake
+// shows at startup, not at the first request), the limits given their defaults, and the stream's
+// timings taken from `stream` before the deprecated fields of `limits`.
 import { SSEConfigError } from '../errors.js';
-import type { TopicMap } from '../transport/index.js';
+import type { TopicMapOf } from '../transport/index.js';
 import { DEFAULT_RETRY_MS } from '../transport/index.js';
-import { topicNameProblem } from '../wire/index.js';
+import { type HubTopics, hubTopics } from './topics.js';
 import type { SSEHubOptions } from './types.js';
 
-export interface HubSettings {
-	/** The topics this hub serves; requests and publishes for any other are refused. */
-	declared: ReadonlySet<string>;
+export interface HubSettings extends HubTopics {
 	maxTopics: number;
 	maxConnectionsPerSession: number;
 	/** The `Retry-After` of a 429 or a 503, in seconds. */
@@ -40,22 +38,10 @@ export function retryHint(settings: HubSettings): number {
 	return settings.retryMs + 50 * Math.floor(Math.random() * (steps + 1));
 }
 
-/** The declared topics, each one a name the protocol accepts; at least one. */
-function declaredTopics(topics: readonly string[]): ReadonlySet<string> {
-	const declared = new Set<string>(topics);
-	for (const topic of declared) {
-		const problem = topicNameProblem(topic);
-		if (problem)
-			throw new SSEConfigError(
-				`createSSEHub: topic ${JSON.stringify(topic)} is invalid: ${problem}.`,
-			);
-	}
-	if (declared.size === 0) throw new SSEConfigError('createSSEHub: declare at least one topic.');
-	return declared;
-}
-
-export function hubSettings<Topics extends TopicMap>(options: SSEHubOptions<Topics>): HubSettings {
-	const declared = declaredTopics(options.topics);
+export function hubSettings<Topics extends TopicMapOf<Topics>>(
+	options: SSEHubOptions<Topics>,
+): HubSettings {
+	const topics = hubTopics(options);
 	const limits = options.limits ?? {};
 	const stream = options.stream ?? {};
 	const retryMs = nonNegativeMs(
@@ -63,7 +49,7 @@ export function hubSettings<Topics extends TopicMap>(options: SSEHubOptions<Topi
 		stream.retryMs ?? limits.retryMs ?? DEFAULT_RETRY_MS,
 	);
 	return {
-		declared,
+		...topics,
 		maxTopics: limits.maxTopics ?? 32,
 		maxConnectionsPerSession: limits.maxConnectionsPerSession ?? 32,
 		retryAfterSeconds: limits.retryAfterSeconds ?? 5,

@@ -2,9 +2,10 @@
 // `SSEHub` it returns.
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Handle, RequestEvent, RequestHandler } from '@sveltejs/kit';
+import type { TopicsDefinition } from '../../client/sse-client.svelte.js';
 import type { HistoryStore, SeedHistoryStore } from '../history/index.js';
 import type { NewTopicHistory } from '../replay/index.js';
-import type { TopicMap } from '../transport/index.js';
+import type { TopicMapOf } from '../transport/index.js';
 import type { SessionCookieOptions } from './request.js';
 
 /** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
@@ -43,9 +44,12 @@ export interface HubStreamOptions {
 	replayPageSize?: number;
 }
 
-export interface SSEHubOptions<Topics extends TopicMap> {
-	/** Every topic this hub serves; requests for others get 400. */
-	topics: readonly (keyof Topics & string)[];
+export interface SSEHubOptions<Topics extends TopicMapOf<Topics>> {
+	/**
+	 * Every topic this hub serves (requests and publishes for others are refused): a definition
+	 * from `defineTopics` (the hub takes its names, schemas and types from it), or the names.
+	 */
+	topics: readonly (keyof Topics & string)[] | TopicsDefinition<Topics>;
 	/** Where history lives. @default memoryHistory() */
 	history?: HistoryStore | SeedHistoryStore;
 	/**
@@ -61,7 +65,11 @@ export interface SSEHubOptions<Topics extends TopicMap> {
 		session: string;
 		topics: readonly (keyof Topics & string)[];
 	}) => AuthorizeResult | Promise<AuthorizeResult>;
-	/** A Standard Schema (zod, valibot, arktype…) per topic; `publish` refuses data that fails it. */
+	/**
+	 * A Standard Schema (zod, valibot, arktype…) per topic; `publish` refuses data that fails it.
+	 * With a definition, for topics it defines with `null` (a server-only check): a topic given a
+	 * schema in both is an `SSEConfigError`.
+	 */
 	schemas?: { [K in keyof Topics]?: StandardSchemaV1<unknown, Topics[K]> };
 	/** What a topic new to a client gets on connect. @default 'all' */
 	newTopicHistory?: NewTopicHistory;
@@ -104,7 +112,7 @@ export interface HubStats {
 	head: number;
 }
 
-export interface SSEHub<Topics extends TopicMap> {
+export interface SSEHub<Topics extends TopicMapOf<Topics>> {
 	/** The SvelteKit `GET` handler: `export const GET = hub.handler();` */
 	handler(): RequestHandler;
 	/**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryStore, ReadResult, StoredEvent, TopicCursor } from '../history/index.js';
 import { memoryHistory } from '../history/index.js';
-import type { SSEMessage, TopicMap } from '../transport/index.js';
+import type { SSEMessage, TopicMapOf } from '../transport/index.js';
 import { createEmitWithHistory, replayMissedMessages } from './missed.js';
 
 const ALL = Number.POSITIVE_INFINITY;
@@ -153,7 +153,7 @@ describe('replayMissedMessages', () => {
 describe('createEmitWithHistory', () => {
 	type Topics = { chat: { text: string }; count: number };
 
-	function recording<T extends TopicMap = Topics>(store: HistoryStore, result = true) {
+	function recording<T extends TopicMapOf<T> = Topics>(store: HistoryStore, result = true) {
 		const log: string[] = [];
 		const sent: SSEMessage<T>[] = [];
 		const traced: HistoryStore = {

@@ -1,6 +1,6 @@
 // Reading what a client missed from history, page by page; and the seed's store-then-emit helper.
 import type { HistoryStore, ReadResult, StoredEvent, TopicCursor } from '../history/index.js';
-import type { Emit, TopicMap } from '../transport/index.js';
+import type { Emit, TopicMap, TopicMapOf } from '../transport/index.js';
 import { assertTopicName, serializeData } from '../wire/index.js';
 
 export interface ReplayInput {
@@ -43,7 +43,7 @@ export async function* replayMissedMessages({
  * Wraps a `produceSSE` emitter so each event is first stored in `store` and sent with its
  * history id, for apps that stream without the hub but still want clients to resume.
  */
-export function createEmitWithHistory<Topics extends TopicMap>(
+export function createEmitWithHistory<Topics extends TopicMapOf<Topics> = TopicMap>(
 	emit: Emit<Topics>,
 	store: HistoryStore,
 	options: { session?: string } = {},

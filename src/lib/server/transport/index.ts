@@ -16,5 +16,6 @@ export {
 	type SSEMessage,
 	sseHeaders,
 	type TopicMap,
+	type TopicMapOf,
 } from './produce-sse.js';
 export { closeOnShutdown } from './shutdown.js';

@@ -1,13 +1,13 @@
 // produceSSE: a typed Server-Sent Events `Response` for a `+server.ts`, on one SSEConnection.
 // The client file declares the topic map (it must stay self-contained); both sides use that one.
-import type { TopicMap } from '../../client/sse-client.svelte.js';
+import type { TopicMap, TopicMapOf } from '../../client/sse-client.svelte.js';
 import { encodeEvent } from '../wire/index.js';
 import { type CloseReason, SSEConnection, type SSEConnectionOptions } from './connection.js';
 
-export type { TopicMap };
+export type { TopicMap, TopicMapOf };
 
 /** One event of a topic map, with `event` and `data` kept in step. */
-export type SSEMessage<Topics extends TopicMap> = {
+export type SSEMessage<Topics extends TopicMapOf<Topics>> = {
 	[K in keyof Topics & string]: { event: K; data: Topics[K]; id?: string };
 }[keyof Topics & string];
 
@@ -16,7 +16,7 @@ export type SSEMessage<Topics extends TopicMap> = {
  * racing a disconnect is harmless). Throws a `TypeError`, before writing anything, for an event
  * name or id that could break the frame, or data that JSON cannot carry.
  */
-export type Emit<Topics extends TopicMap> = (message: SSEMessage<Topics>) => boolean;
+export type Emit<Topics extends TopicMapOf<Topics>> = (message: SSEMessage<Topics>) => boolean;
 
 /** Runs once when the stream ends, with the reason. */
 export type Cleanup = (reason: CloseReason) => void;
@@ -25,7 +25,7 @@ export type Cleanup = (reason: CloseReason) => void;
  * Starts producing events. Return a cleanup (or a promise of one); it runs exactly once,
  * whether the client goes away, `connection.close()` is called, or the server shuts down.
  */
-export type Producer<Topics extends TopicMap> = (
+export type Producer<Topics extends TopicMapOf<Topics>> = (
 	emit: Emit<Topics>,
 	connection: SSEConnection,
 	// biome-ignore lint/suspicious/noConfusingVoidType: a producer with nothing to clean up returns nothing.
@@ -61,7 +61,7 @@ export function sseHeaders(extra?: HeadersInit): Headers {
  *   }, { signal: request.signal });
  * ```
  */
-export function produceSSE<Topics extends TopicMap>(
+export function produceSSE<Topics extends TopicMapOf<Topics> = TopicMap>(
 	producer: Producer<Topics>,
 	options: ProduceSSEOptions = {},
 ): Response {
