@@ -30,6 +30,9 @@ export type {
 	HubStreamOptions,
 	PublishOptions,
 	SessionCookieOptions,
+	Snapshot,
+	SnapshotEvent,
+	SnapshotOptions,
 	SSEHub,
 	SSEHubOptions,
 	SSESessionLocals,
@@ -39,6 +42,7 @@ export { createSSEHub } from './hub/index.js';
 export type {
 	Gap,
 	GapReason,
+	InitialHistory,
 	NewTopicHistory,
 	PlanReplayInput,
 	ReplayInput,
@@ -50,6 +54,7 @@ export type {
 export {
 	analyzeTopicSafety,
 	createEmitWithHistory,
+	DEFAULT_INITIAL_HISTORY,
 	planReplay,
 	replayMissedMessages,
 	setTopicSubscription,

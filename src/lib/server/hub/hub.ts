@@ -11,6 +11,7 @@ import { OpenStreams } from './open-streams.js';
 import { type PublishParts, publishEvent } from './publish.js';
 import { sessionHandle } from './session-handle.js';
 import { hubSettings } from './settings.js';
+import { readSnapshot } from './snapshot.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
@@ -82,6 +83,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		handler: () => (event) => handleStreamRequest(connecting, event),
 		handle: sessionHandle(options),
 		publish: (topic, data, publishOptions) => publishEvent(publishing, topic, data, publishOptions),
+		snapshot: (topics, snapshotOptions) => readSnapshot(store, settings, topics, snapshotOptions),
 		sessionOf: (event) => sessionOf(options, event),
 		disconnect: (session) => streams.closeSession(session),
 		async stats() {
