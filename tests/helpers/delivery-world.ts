@@ -120,6 +120,8 @@ export class World {
 			topics: TOPICS,
 			history: this.#store,
 			newTopicHistory: this.options.policy,
+			// The model's policy is what a brand-new client gets too (its `fresh` windows).
+			initialHistory: this.options.policy,
 			closeOnSignals: false,
 			limits: { retryMs: 20 },
 			onError: (error) => this.hubErrors.push(error),
