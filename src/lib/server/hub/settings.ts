@@ -65,7 +65,10 @@ function checkHistory(name: string, value: unknown): void {
 
 /** `initialHistory`: one choice, or one per declared topic. */
 function checkInitialHistory(value: unknown, declared: ReadonlySet<string>): void {
-	if (typeof value !== 'object' || value === null) return checkHistory('initialHistory', value);
+	if (typeof value !== 'object' || value === null) {
+		checkHistory('initialHistory', value);
+		return;
+	}
 	for (const [topic, choice] of Object.entries(value)) {
 		if (!declared.has(topic)) {
 			throw new SSEConfigError(
