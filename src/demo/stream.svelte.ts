@@ -5,6 +5,7 @@
  */
 import { untrack } from 'svelte';
 import type { SSEClient } from 'svelte-sse-kit';
+import type { Snapshot } from 'svelte-sse-kit/server';
 import { startStory } from './api.js';
 import type { DemoTopics } from './topics.js';
 
@@ -73,9 +74,18 @@ export class DemoStream {
 	/** The history lifetime the shown entries come from (the `<epoch>` of their ids). */
 	#epoch: string | null = null;
 
-	constructor(client: SSEClient<DemoTopics>, initialBroadcast: () => DemoTopics['broadcast']) {
+	constructor(
+		client: SSEClient<DemoTopics>,
+		initialBroadcast: () => DemoTopics['broadcast'],
+		snapshot?: Snapshot<DemoTopics, 'story' | 'notifications' | 'logs'>,
+	) {
 		this.#client = client;
 		this.#initialBroadcast = initialBroadcast;
+		// The page's server-rendered start; the client's stream begins right after it.
+		for (const event of snapshot?.events ?? [])
+			this.#feed(event.topic).add(event.id, event.data, false);
+		if (snapshot)
+			this.#epoch = snapshot.lastEventId.slice(0, snapshot.lastEventId.lastIndexOf('-'));
 		// Registered now, before the layout's client connects on mount: no event can slip by.
 		const stops = [
 			client.on('story', (line, { id }) => this.story.add(id, line, this.#arrived(id))),
@@ -100,6 +110,11 @@ export class DemoStream {
 			// The hub sets the session cookie on the first connect; the story needs it.
 			if (client.status === 'connected') untrack(() => this.#startStoryOnce());
 		});
+	}
+
+	/** The list of a topic, with the type of its entries. */
+	#feed<K extends 'story' | 'notifications' | 'logs'>(topic: K): Feed<K> {
+		return this[topic] as unknown as Feed<K>;
 	}
 
 	/** The shared counter, who bumped it last, and how many streams are open. */

@@ -129,6 +129,7 @@ function chooseOp(world: World, random: Random, plan: Scenario, faults: Faults |
 		['add', growable.length > 0 ? 2 : 0],
 		['remove', shrinkable.length > 0 ? 1.5 : 0],
 		['tab', room],
+		['snapshot-tab', room],
 		['fresh-drop', room],
 		['settle', 1.5],
 		['age', plan.clockJumps ? 0.7 : 0],
@@ -177,6 +178,10 @@ async function perform(
 		}
 		case 'tab':
 			await world.newTab(random.pick(sessions), random.subset(TOPICS));
+			return;
+		case 'snapshot-tab':
+			// A page rendered from hub.snapshot, its client started from the snapshot's position.
+			await world.newTab(random.pick(sessions), random.subset(TOPICS), true);
 			return;
 		case 'fresh-drop': {
 			// A brand-new client dropped before it received any event, and an event for it published

@@ -62,6 +62,8 @@ export class ClientRecord {
 	readonly gaps: SeenGap[] = [];
 	/** Errors the client reported that are never expected (parse, schema, handler). */
 	readonly errors: string[] = [];
+	/** Keys of the events its `hub.snapshot` held (the page rendered them): never delivered. */
+	readonly rendered = new Set<string>();
 
 	constructor(
 		readonly name: string,
@@ -152,13 +154,23 @@ export class DeliveryModel {
 		return this.events.some((event) => event.uncertain);
 	}
 
-	/** A client that has no position yet: it owes what is published from now on. */
-	addClient(name: string, session: string, topics: readonly string[]): ClientRecord {
+	/**
+	 * A client that has no position yet: it owes what is published from now on. With `start` (a
+	 * `hub.snapshot` it was started from): everything after the snapshot's position, and none of
+	 * the events the snapshot held.
+	 */
+	addClient(
+		name: string,
+		session: string,
+		topics: readonly string[],
+		start?: { lastEventId: string; keys: readonly string[] },
+	): ClientRecord {
 		const client = new ClientRecord(name, session);
-		const from = { pos: null, at: this.tick() };
+		const from = { pos: this.position(start?.lastEventId ?? null), at: this.tick() };
 		for (const topic of topics) {
-			client.intervals.push({ topic, from, to: null, fresh: true });
+			client.intervals.push({ topic, from, to: null, fresh: !start });
 		}
+		for (const key of start?.keys ?? []) client.rendered.add(key);
 		this.clients.push(client);
 		return client;
 	}
@@ -271,6 +283,8 @@ export class DeliveryModel {
 			else if (event.id !== delivery.id)
 				problems.push(`delivered ${where}, but publish returned ${event.id}`);
 			if (deliveredKeys.has(delivery.key)) problems.push(`delivered ${where} twice`);
+			if (client.rendered.has(delivery.key))
+				problems.push(`delivered ${where}, which its snapshot held (rendered already)`);
 			deliveredKeys.add(delivery.key);
 			const previous = last.get(delivery.topic);
 			if (previous && compare(pos, previous) <= 0) {

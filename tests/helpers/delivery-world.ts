@@ -120,6 +120,8 @@ export class World {
 			topics: TOPICS,
 			history: this.#store,
 			newTopicHistory: this.options.policy,
+			// The model's policy is what a brand-new client gets too (its `fresh` windows).
+			initialHistory: this.options.policy,
 			closeOnSignals: false,
 			limits: { retryMs: 20 },
 			onError: (error) => this.hubErrors.push(error),
@@ -174,12 +176,23 @@ export class World {
 		return session;
 	}
 
-	/** Opens a brand-new client and waits for its first `sse:ready`. */
-	async newTab(session: Session, topics: readonly Topic[]): Promise<Tab> {
+	/**
+	 * Opens a brand-new client and waits for its first `sse:ready`. `fromSnapshot`: as a page
+	 * does, it starts from a `hub.snapshot` of its topics and session (`lastEventID`).
+	 */
+	async newTab(session: Session, topics: readonly Topic[], fromSnapshot = false): Promise<Tab> {
 		const name = `c${this.tabs.length}`;
-		this.note(`${name} = new SSEClient(${session.name}, [${topics}])`);
-		const record = this.model.addClient(name, session.id, topics);
+		const snapshot = fromSnapshot ? await this.#snapshotSurely(topics, session) : undefined;
+		const start = snapshot && {
+			lastEventId: snapshot.lastEventId,
+			keys: snapshot.events.map((event) => event.data.k),
+		};
+		this.note(
+			`${name} = new SSEClient(${session.name}, [${topics}]${start ? `, from snapshot ${start.lastEventId} [${start.keys}]` : ''})`,
+		);
+		const record = this.model.addClient(name, session.id, topics, start);
 		const client = new SSEClient<Topics>(`${this.origin}/events`, {
+			lastEventID: start?.lastEventId,
 			EventSource,
 			eventSourceInit: { fetch: this.options.specIds ? specIds(session.fetch) : session.fetch },
 			topics: [...topics],
@@ -221,6 +234,19 @@ export class World {
 	}
 
 	/** Publishes a broadcast until the store takes one (a Redis fault may refuse a few). */
+	/** A page's `hub.snapshot`, read again while the store is unreachable (a load the user retries). */
+	async #snapshotSurely(topics: readonly Topic[], session: Session) {
+		const deadline = Date.now() + 5000;
+		for (;;) {
+			try {
+				return await this.#hub.snapshot(topics, { session: session.id, last: 3 });
+			} catch (error) {
+				if (Date.now() > deadline) throw error;
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+		}
+	}
+
 	async publishSurely(topic: Topic): Promise<ModelEvent> {
 		const deadline = Date.now() + 5000;
 		for (;;) {

@@ -110,12 +110,12 @@ describe('topic safety', () => {
 		expect(dataEvents(tabB2.received, 'chat')).toEqual([]);
 	});
 
-	it('the history of a new topic follows the policy: none, or the last N', async () => {
+	it('what a brand-new client gets follows initialHistory: none, or the last N', async () => {
 		for (const [policy, expected] of [
 			['none', []],
 			[2, [4, 5]],
 		] as const) {
-			const { hub, origin } = await start({ newTopicHistory: policy });
+			const { hub, origin } = await start({ initialHistory: policy });
 			await publishMany(hub, 'logs', 1, 5);
 			const client = open(`${origin}/?topics=logs`);
 			await client.until((r) => readyCount(r) === 1, 'ready');

@@ -274,6 +274,13 @@ export interface SSEClientOptions<Topics extends TopicMapOf<Topics>> {
 	 * @default true
 	 */
 	share?: boolean;
+	/**
+	 * Start from this position, as if every event of the initial `topics` up to it had been
+	 * delivered: the `lastEventId` of a `hub.snapshot` a `load` function rendered. The stream
+	 * replays exactly what came after it (the hub is told these topics need no history), and
+	 * `lastEventID` shows it until an event moves it on.
+	 */
+	lastEventID?: string | null;
 }
 
 /** How a client shares its stream with the other tabs; `null` when it has a stream of its own. */
@@ -317,9 +324,17 @@ interface TabError {
 type TabMessage =
 	/**
 	 * A client's topics, and what it needs the next stream to replay for it: everything after
-	 * `since` (a tab back from the back/forward cache), the history of `history` (topics new to it).
+	 * `since` (a tab back from the back/forward cache, or started from a snapshot), the history of
+	 * `history` (topics it added), the first-connection history of `first` (a brand-new tab).
 	 */
-	| { t: 'join'; member: string; topics: string[]; since: string | null; history: string[] }
+	| {
+			t: 'join';
+			member: string;
+			topics: string[];
+			since: string | null;
+			history: string[];
+			first: string[];
+	  }
 	| { t: 'leave'; member: string }
 	/** A new leader asks every client to join again. */
 	| { t: 'who' }
@@ -475,6 +490,11 @@ class TabGroup {
 	}
 }
 
+/** Whether a member waits for a stream that replays something for it. */
+function needsReplay(join: Join): boolean {
+	return join.since !== null || join.history.length > 0 || join.first.length > 0;
+}
+
 /** The lock a member holds while it is one (see `TabGroup`). */
 function ownLockName(group: string, member: string): string {
 	return `${group} member ${member}`;
@@ -583,7 +603,13 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 	/** The member holding the shared stream, as its last state message said. */
 	#leader: string | null = null;
 	/** What this client needs the next shared stream to replay for it (see the `join` message). */
-	#needs: { since: string | null; history: string[] } | null = null;
+	#needs: { since: string | null; history: string[]; first: string[] } | null = null;
+	/**
+	 * The position this client was started from (`lastEventID` option, a `hub.snapshot`) and the
+	 * topics it holds up to there: a stream that starts at it says so (`?had=`), so the hub
+	 * replays only what came after, not those topics' history.
+	 */
+	#startPosition: { id: string; topics: readonly string[] } | null = null;
 	/**
 	 * Events that wait for the stream that replays them: those of topics new to this client, or
 	 * all of them until a rejoin is served. Delivered now, they would make the replay's older
@@ -643,6 +669,7 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 				if (handler) this.#listen(topic, handler as AnyHandler);
 			}
 		}
+		if (options.lastEventID) this.#startFrom(options.lastEventID);
 		if (options.autoConnect === false) return;
 		try {
 			// Inside a component: connect on mount, close on destroy. `untrack` keeps the effect
@@ -656,6 +683,19 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 			// to follow: connect now, but only in a browser, never during SSR.
 			if (typeof window !== 'undefined' && typeof document !== 'undefined') this.connect();
 		}
+	}
+
+	/** As if every event of the initial topics up to `id` had been delivered (rendered by SSR). */
+	#startFrom(id: string): void {
+		const topics = untrack(() => this.#topics);
+		this.#lastEventID = id;
+		const match = EVENT_ID.exec(id);
+		if (!match) return; // not a hub's id: sent as the position, nothing to compare with
+		const seq = Number(match[2]);
+		this.#enterEpoch(match[1] as string);
+		this.#highestSeq = seq;
+		for (const topic of topics) this.#delivered.set(topic, seq);
+		this.#startPosition = { id, topics };
 	}
 
 	/** Connection state. */
@@ -756,8 +796,8 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 		// Shared: the new topics' history comes with the next stream, for this client only.
 		const added = [...next].filter((topic) => !current.includes(topic));
 		if (added.length > 0) {
-			const needs = this.#needs ?? { since: null, history: [] };
-			this.#needs = { since: needs.since, history: [...needs.history, ...added] };
+			const needs = this.#needs ?? { since: null, history: [], first: [] };
+			this.#needs = { ...needs, history: [...needs.history, ...added] };
 			if (this.#held !== 'all') this.#held = new Set([...(this.#held ?? []), ...added]);
 		}
 		if (group.leading) this.#open('own topics');
@@ -839,8 +879,9 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 	#join(): void {
 		const position = untrack(() => this.#lastEventID);
 		const topics = untrack(() => this.#topics);
-		// Back with a position (bfcache, reconnect): what came after it. Fresh: each topic's history.
-		this.#needs = { since: position, history: position ? [] : [...topics] };
+		// Back with a position (bfcache, reconnect, a snapshot): what came after it. Fresh: each
+		// topic's first-connection history.
+		this.#needs = { since: position, history: [], first: position ? [] : [...topics] };
 		this.#held = 'all';
 		this.#status = 'connecting';
 		this.#replaying = true;
@@ -865,6 +906,7 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 			topics: [...untrack(() => this.#topics)],
 			since: needs?.since ?? null,
 			history: needs?.history ?? [],
+			first: needs?.first ?? [],
 		};
 	}
 
@@ -885,19 +927,30 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 		topics: string[];
 		position: string | null;
 		history: string[];
+		first: string[];
+		had: string[];
 		served: string[];
 	} {
 		const own = untrack(() => this.#topics);
 		const position = untrack(() => this.#lastEventID);
 		const group = this.#group;
-		if (!group?.leading) return { topics: [...own], position, history: [], served: [] };
+		const had = (start: string | null, topics: readonly string[]) =>
+			this.#startPosition && start === this.#startPosition.id
+				? this.#startPosition.topics.filter((topic) => topics.includes(topic))
+				: [];
+		if (!group?.leading) {
+			const topics = [...own];
+			return { topics, position, history: [], first: [], had: had(position, topics), served: [] };
+		}
 		const history = new Set(this.#needs?.history ?? []);
+		const first = new Set(this.#needs?.first ?? []);
 		let start = position;
 		const served = [group.id];
 		for (const join of group.members.values()) {
-			if (join.since === null && join.history.length === 0) continue;
+			if (!needsReplay(join)) continue;
 			served.push(join.member);
 			for (const topic of join.history) history.add(topic);
+			for (const topic of join.first) first.add(topic);
 			if (join.since === null) continue;
 			const older = olderPosition(start, join.since);
 			if (older === undefined) for (const topic of join.topics) history.add(topic);
@@ -906,7 +959,15 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 		const topics = group.union(own);
 		// Only topics the stream asks for (a member may have dropped one it wanted the history of).
 		const asked = [...history].filter((topic) => topics.includes(topic));
-		return { topics, position: start, history: asked, served };
+		const firsts = [...first].filter((topic) => topics.includes(topic) && !history.has(topic));
+		return {
+			topics,
+			position: start,
+			history: asked,
+			first: firsts,
+			had: had(start, topics),
+			served,
+		};
 	}
 
 	/**
@@ -932,10 +993,12 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 			);
 			return;
 		}
-		const { topics, position, history, served } = this.#streamRequest();
+		const { topics, position, history, first, had, served } = this.#streamRequest();
 		const params = new URLSearchParams();
 		for (const topic of topics) params.append('topics', topic);
 		for (const topic of history) params.append('history', topic);
+		for (const topic of first) params.append('first', topic);
+		for (const topic of had) params.append('had', topic);
 		params.set('client', this.#group ? this.#streamClient : this.#clientId);
 		// [spec] An EventSource sends Last-Event-ID only on its own reconnects, and a new one cannot
 		// be given one: the position goes in the URL, where the server reads it instead.
@@ -964,7 +1027,7 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 			// Before any event of this stream: the members it serves stop holding theirs back.
 			for (const member of served) {
 				const join = group.members.get(member);
-				if (join) group.members.set(member, { ...join, since: null, history: [] });
+				if (join) group.members.set(member, { ...join, since: null, history: [], first: [] });
 			}
 			group.post({ t: 'opened', served, start: position });
 			this.#needs = null;
@@ -1093,9 +1156,7 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 	#reconsider(group: TabGroup): void {
 		const wanted = group.union(untrack(() => this.#topics));
 		const current = new Set(this.#streamTopics);
-		const needy = [...group.members.values()].some(
-			(join) => join.since !== null || join.history.length > 0,
-		);
+		const needy = [...group.members.values()].some(needsReplay);
 		const same = wanted.length === current.size && wanted.every((topic) => current.has(topic));
 		if (this.#source && (needy || !same)) this.#open('members');
 		else this.#broadcastState();
@@ -1328,6 +1389,7 @@ export class SSEClient<Topics extends TopicMapOf<Topics> = TopicMap> {
 	/** Ids of another epoch (or after a rewind) do not compare with those delivered so far. */
 	#enterEpoch(epoch: string | null): void {
 		this.#epoch = epoch;
+		this.#startPosition = null;
 		this.#delivered.clear();
 		this.#highestSeq = -1;
 	}

@@ -585,6 +585,44 @@ describe('position', () => {
 	});
 });
 
+describe('lastEventID (start from a snapshot)', () => {
+	it('starts there: lastEventID shows it, the stream asks from it, the topics say they need no history', () => {
+		const chat = recorder<Topics['chat']>();
+		const client = makeClient({
+			topics: { chat: chat.handler, logs: () => {} },
+			lastEventID: 'ep-5',
+		});
+		expect(client.lastEventID).toBe('ep-5');
+		client.connect();
+		const source = FakeEventSource.latest;
+		expect(source.param('lastEventId')).toBe('ep-5');
+		expect(new URL(source.url, 'http://localhost').searchParams.getAll('had')).toEqual([
+			'chat',
+			'logs',
+		]);
+		source.open();
+		// A replay that repeats what the snapshot held: dropped; what came after: delivered once.
+		source.emitJSON('chat', { n: 4 }, 'ep-4');
+		source.emitJSON('chat', { n: 5 }, 'ep-5');
+		source.emitJSON('chat', { n: 6 }, 'ep-6');
+		expect(chat.calls.map((call) => call.data.n)).toEqual([6]);
+		expect(client.lastEventID).toBe('ep-6');
+	});
+
+	it('a topic added later is not taken as held up to the start: it gets its history', () => {
+		const alerts = recorder<Topics['alerts']>();
+		const client = makeClient({ topics: ['chat'], lastEventID: 'ep-5' });
+		client.on('alerts', alerts.handler);
+		client.connect();
+		client.updateTopics({ addTopics: ['alerts'] });
+		const source = FakeEventSource.latest;
+		expect(new URL(source.url, 'http://localhost').searchParams.getAll('had')).toEqual(['chat']);
+		source.open();
+		source.emitJSON('alerts', { level: 2 }, 'ep-2');
+		expect(alerts.calls.map((call) => call.data.level)).toEqual([2]);
+	});
+});
+
 describe('EventSource init', () => {
 	it('calls an eventSourceInit function at every connect, so a reconnect gets fresh headers', () => {
 		vi.useFakeTimers();

@@ -166,9 +166,11 @@ describe('tabs sharing one stream', () => {
 				seen.push([a.client.status, a.client.replaying]);
 			});
 		});
-		const b = openTab(['chat']); // fresh: it wants chat's history, so the leader reopens
+		const b = openTab(['chat']); // fresh: it wants chat's first-connection history, so the leader reopens
 		const next = await reopened(first);
-		expect(new URL(next.url, 'http://localhost').searchParams.getAll('history')).toEqual(['chat']);
+		const params = new URL(next.url, 'http://localhost').searchParams;
+		expect(params.getAll('first')).toEqual(['chat']);
+		expect(params.getAll('history')).toEqual([]);
 		await vi.waitFor(() => expect(b.client.replaying).toBe(true));
 		next.open();
 		next.emitJSON('chat', { n: 1 }, 'e-1');
@@ -179,6 +181,29 @@ describe('tabs sharing one stream', () => {
 		expect(b.client.replaying).toBe(false);
 		stop();
 		expect(seen.every(([status, replaying]) => status === 'connected' && !replaying)).toBe(true);
+	});
+
+	it('a tab started from a snapshot position is served from it: what came after, once', async () => {
+		const a = openTab(['chat'], { lastEventID: 'e-2' });
+		const first = await sharedSource();
+		const params = new URL(first.url, 'http://localhost').searchParams;
+		expect(params.get('lastEventId')).toBe('e-2');
+		expect(params.getAll('had')).toEqual(['chat']);
+		ready(first, 'e-2');
+		first.emitJSON('chat', { n: 3 }, 'e-3');
+		await vi.waitFor(() => expect(a.delivered).toEqual(['chat:3']));
+		// Its snapshot ended at e-3; the leader's stream is already past it.
+		const b = openTab(['chat'], { lastEventID: 'e-3' });
+		first.emitJSON('chat', { n: 4 }, 'e-4');
+		const next = await reopened(first);
+		expect(new URL(next.url, 'http://localhost').searchParams.get('lastEventId')).toBe('e-3');
+		next.open();
+		next.emitJSON('chat', { n: 4 }, 'e-4');
+		next.emitJSON('sse:ready', { replayed: 1, lastEventId: 'e-4' });
+		next.emitJSON('chat', { n: 5 }, 'e-5');
+		await vi.waitFor(() => expect(b.delivered).toEqual(['chat:4', 'chat:5']));
+		await vi.waitFor(() => expect(a.delivered).toEqual(['chat:3', 'chat:4', 'chat:5']));
+		expect(b.client.lastEventID).toBe('e-5');
 	});
 
 	it('a gap is told to the tabs whose topics it names', async () => {

@@ -12,7 +12,7 @@ export type SSEHubErrorCode =
 	| 'too_many_topics'
 	/** The `client` parameter is not an id `SSEClient` could have made. */
 	| 'invalid_client'
-	/** A `history` parameter names a topic the request does not ask for. */
+	/** A `history`, `first` or `had` parameter names a topic the request does not ask for. */
 	| 'invalid_history'
 	/** No session could be resolved for the request. */
 	| 'unauthorized'
@@ -26,6 +26,8 @@ export type SSEHubErrorCode =
 	| 'invalid_data'
 	/** `publish` was given an `idempotencyKey` that is not a non-empty string of at most 200 characters. */
 	| 'invalid_idempotency_key'
+	/** `hub.snapshot` was given an argument it cannot read (no topics, a bad `last`). */
+	| 'invalid_snapshot'
 	/** The hub was closed. */
 	| 'hub_closed'
 	/** `hub.sessionOf()` was called with no event outside a request that `hub.handle` answers. */

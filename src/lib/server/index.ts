@@ -38,6 +38,9 @@ export type {
 	HubStreamOptions,
 	PublishOptions,
 	SessionCookieOptions,
+	Snapshot,
+	SnapshotEvent,
+	SnapshotOptions,
 	SSEHub,
 	SSEHubOptions,
 	SSESessionLocals,
@@ -50,6 +53,7 @@ export { actionFailure, httpError } from './kit-errors.js';
 export type {
 	Gap,
 	GapReason,
+	InitialHistory,
 	NewTopicHistory,
 	PlanReplayInput,
 	ReplayInput,
@@ -61,6 +65,7 @@ export type {
 export {
 	analyzeTopicSafety,
 	createEmitWithHistory,
+	DEFAULT_INITIAL_HISTORY,
 	planReplay,
 	replayMissedMessages,
 	setTopicSubscription,

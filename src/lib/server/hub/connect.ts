@@ -11,7 +11,7 @@ import { authorizeTopics, resolveSession } from './access.js';
 import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
-import { clientOf, historyOf, parseTopics, resumePosition } from './request.js';
+import { clientOf, parseTopics, resumePosition, streamListsOf } from './request.js';
 import { type HubSettings, retryHint } from './settings.js';
 import { cursorRecordOf, HubStream, type Registration } from './stream.js';
 import type { SSEHubOptions } from './types.js';
@@ -55,7 +55,7 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	if (parts.isClosed()) throw shuttingDown();
 	const { options, settings, store, streams } = parts;
 	const requested = parseTopics(event.url, settings.declared, settings.maxTopics);
-	const history = historyOf(event.request, event.url, requested);
+	const lists = streamListsOf(event.request, event.url, requested);
 	const client = clientOf(event.url);
 	const session = await resolveSession(options, event);
 	const topics = await authorizeTopics(options, event, session, requested);
@@ -74,7 +74,11 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			topics,
 			lastEventId: resumePosition(event.request, event.url),
 			newTopicHistory: options.newTopicHistory,
-			history: history.filter((topic) => topics.includes(topic)),
+			initialHistory: options.initialHistory,
+			// Only topics the stream may carry (`authorize` may have narrowed them).
+			history: lists.history.filter((topic) => topics.includes(topic)),
+			first: lists.first.filter((topic) => topics.includes(topic)),
+			had: lists.had.filter((topic) => topics.includes(topic)),
 		});
 		if (parts.isClosed()) throw shuttingDown();
 		const registration = await register(parts, session, topics, client, plan);

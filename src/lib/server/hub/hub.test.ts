@@ -102,6 +102,16 @@ describe('stream options', () => {
 		).toThrow(/retryMs must be a whole number/);
 	});
 
+	it('refuses an initialHistory or newTopicHistory that cannot work, naming it', async () => {
+		const hub = (options: Partial<Parameters<typeof createSSEHub>[0]>) => () =>
+			createSSEHub({ topics: ['chat'], closeOnSignals: false, ...options });
+		expect(hub({ initialHistory: -1 })).toThrow(/initialHistory must be 'all', 'none'/);
+		expect(hub({ initialHistory: { chat: 1.5 } })).toThrow(/initialHistory\.chat must be/);
+		expect(hub({ initialHistory: { nope: 1 } })).toThrow(/"nope", which is not a declared topic/);
+		expect(hub({ newTopicHistory: Number.NaN })).toThrow(SSEConfigError);
+		await hub({ initialHistory: { chat: 'all' }, newTopicHistory: 0 })().close();
+	});
+
 	it('stream.retryMs wins over the deprecated limits.retryMs', async () => {
 		const both = await ready(
 			start({ stream: { retryMs: 1234, retryJitterMs: 0 }, limits: { retryMs: 999 } }),

@@ -12,6 +12,7 @@ import { type PublishParts, publishEvent } from './publish.js';
 import { currentRequest } from './request-scope.js';
 import { sessionHandle } from './session-handle.js';
 import { hubSettings } from './settings.js';
+import { readSnapshot } from './snapshot.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
@@ -83,6 +84,7 @@ export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 		handler: () => (event) => handleStreamRequest(connecting, event),
 		handle: sessionHandle(options),
 		publish: (topic, data, publishOptions) => publishEvent(publishing, topic, data, publishOptions),
+		snapshot: (topics, snapshotOptions) => readSnapshot(store, settings, topics, snapshotOptions),
 		sessionOf: async (event) => sessionOf(options, event ?? currentRequest()),
 		disconnect: (session) => streams.closeSession(session),
 		async stats() {

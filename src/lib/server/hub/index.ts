@@ -2,6 +2,7 @@
 export { createSSEHub } from './hub.js';
 export type { SessionCookieOptions } from './request.js';
 export type { SSESessionLocals } from './session-handle.js';
+export type { Snapshot, SnapshotEvent, SnapshotOptions } from './snapshot.js';
 export type {
 	AuthorizeResult,
 	HubLimits,

@@ -6,10 +6,10 @@ import { SSEHubError } from '../errors.js';
 import {
 	clientOf,
 	cookieSession,
-	historyOf,
 	parseTopics,
 	resumePosition,
 	sessionCookieName,
+	streamListsOf,
 } from './request.js';
 
 const declared = new Set(['chat', 'logs', 'a.b:c-d_e']);
@@ -80,7 +80,9 @@ describe('clientOf', () => {
 	});
 });
 
-describe('historyOf', () => {
+describe('streamListsOf', () => {
+	const historyOf = (request: Request, at: URL, requested: string[]) =>
+		streamListsOf(request, at, requested).history;
 	const first = new Request('http://127.0.0.1/events');
 	const reconnect = new Request('http://127.0.0.1/events', { headers: { 'Last-Event-ID': 'e-4' } });
 
@@ -102,6 +104,17 @@ describe('historyOf', () => {
 			status: 400,
 			details: { topics: ['z'] },
 		});
+	});
+
+	it('reads the first and had lists the same way', () => {
+		expect(streamListsOf(first, url('topics=a&topics=b&first=a&had=b&had=b'), ['a', 'b'])).toEqual({
+			history: [],
+			first: ['a'],
+			had: ['b'],
+		});
+		expect(streamListsOf(reconnect, url('topics=a&had=a'), ['a']).had).toEqual([]);
+		const error = refusal(() => streamListsOf(first, url('topics=a&had=z'), ['a']));
+		expect(error).toMatchObject({ code: 'invalid_history', details: { topics: ['z'] } });
 	});
 });
 

@@ -59,25 +59,44 @@ export function clientOf(url: URL): string | undefined {
 	return client;
 }
 
+/** The stream-shaping topic lists a request may carry (see `streamListsOf`). */
+export interface StreamLists {
+	/** `?history=`: topics to give their `newTopicHistory` although the client may have had them. */
+	history: string[];
+	/** `?first=`: topics to give their first-connection history (a tab new to a shared stream). */
+	first: string[];
+	/** `?had=`: topics the client holds every event of up to its position (it rendered a snapshot). */
+	had: string[];
+}
+
 /**
  * `?history=a`: topics of the request the client wants the history of although it may have had
- * them, as a stream shared by several tabs does for a tab that adds one. Each must be one of the
- * requested topics. It holds for the stream's first request only: a request with the
- * `Last-Event-ID` header is the browser's own reconnect of that stream ([spec] it keeps the URL),
- * which got the history already (and topic safety replays it again if unsure).
+ * them, as a stream shared by several tabs does for a tab that adds one; `?first=a`: the same with
+ * the first-connection history, for a tab that joins the shared stream; `?had=a`: topics the
+ * client states it holds up to its position, as one that starts from `hub.snapshot` does. Each
+ * must be one of the requested topics. They hold for the stream's first request only: a request
+ * with the `Last-Event-ID` header is the browser's own reconnect of that stream ([spec] it keeps
+ * the URL), which got the history already (and topic safety replays it again if unsure).
  */
-export function historyOf(request: Request, url: URL, requested: readonly string[]): string[] {
-	const asked = [...new Set(url.searchParams.getAll('history'))];
-	const stray = asked.filter((topic) => !requested.includes(topic));
-	if (stray.length > 0) {
-		throw new SSEHubError(
-			'invalid_history',
-			400,
-			`History asked for topics not requested: ${stray.join(', ')}; name each in ?topics= too.`,
-			{ topics: stray },
-		);
-	}
-	return request.headers.has('last-event-id') ? [] : asked;
+export function streamListsOf(
+	request: Request,
+	url: URL,
+	requested: readonly string[],
+): StreamLists {
+	const listed = (name: keyof StreamLists) => {
+		const asked = [...new Set(url.searchParams.getAll(name))];
+		const stray = asked.filter((topic) => !requested.includes(topic));
+		if (stray.length > 0) {
+			throw new SSEHubError(
+				'invalid_history',
+				400,
+				`The ${name} parameter names topics not requested: ${stray.join(', ')}; name each in ?topics= too.`,
+				{ topics: stray },
+			);
+		}
+		return request.headers.has('last-event-id') ? [] : asked;
+	};
+	return { history: listed('history'), first: listed('first'), had: listed('had') };
 }
 
 /**

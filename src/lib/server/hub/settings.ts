@@ -38,10 +38,37 @@ export function retryHint(settings: HubSettings): number {
 	return settings.retryMs + 50 * Math.floor(Math.random() * (steps + 1));
 }
 
+/** A history choice (`newTopicHistory`, `initialHistory`): 'all', 'none' or a whole number. */
+function checkHistory(name: string, value: unknown): void {
+	if (value === undefined || value === 'all' || value === 'none') return;
+	if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return;
+	throw new SSEConfigError(
+		`createSSEHub: ${name} must be 'all', 'none' or a whole number of events, got ${JSON.stringify(value)}.`,
+	);
+}
+
+/** `initialHistory`: one choice, or one per declared topic. */
+function checkInitialHistory(value: unknown, declared: ReadonlySet<string>): void {
+	if (typeof value !== 'object' || value === null) {
+		checkHistory('initialHistory', value);
+		return;
+	}
+	for (const [topic, choice] of Object.entries(value)) {
+		if (!declared.has(topic)) {
+			throw new SSEConfigError(
+				`createSSEHub: initialHistory names ${JSON.stringify(topic)}, which is not a declared topic.`,
+			);
+		}
+		checkHistory(`initialHistory.${topic}`, choice);
+	}
+}
+
 export function hubSettings<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 ): HubSettings {
 	const topics = hubTopics(options);
+	checkHistory('newTopicHistory', options.newTopicHistory);
+	checkInitialHistory(options.initialHistory, topics.declared);
 	const limits = options.limits ?? {};
 	const stream = options.stream ?? {};
 	const retryMs = nonNegativeMs(

@@ -81,6 +81,7 @@ describe('replay to live hand-off through the hub', () => {
 		hub = createSSEHub<Topics>({
 			topics: ['logs'],
 			history: memoryHistory({ maxLength: 5000 }),
+			initialHistory: 'all', // the fresh client below replays all 1000
 			closeOnSignals: false,
 			limits: { replayPageSize: 50 },
 		});

@@ -4,9 +4,10 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Handle, RequestEvent, RequestHandler } from '@sveltejs/kit';
 import type { TopicsDefinition } from '../../client/sse-client.svelte.js';
 import type { HistoryStore, SeedHistoryStore } from '../history/index.js';
-import type { NewTopicHistory } from '../replay/index.js';
+import type { InitialHistory, NewTopicHistory } from '../replay/index.js';
 import type { TopicMapOf } from '../transport/index.js';
 import type { SessionCookieOptions } from './request.js';
+import type { Snapshot, SnapshotOptions } from './snapshot.js';
 
 /** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
 export type AuthorizeResult = boolean | { allowedTopics: readonly string[] };
@@ -71,8 +72,18 @@ export interface SSEHubOptions<Topics extends TopicMapOf<Topics>> {
 	 * schema in both is an `SSEConfigError`.
 	 */
 	schemas?: { [K in keyof Topics]?: StandardSchemaV1<unknown, Topics[K]> };
-	/** What a topic new to a client gets on connect. @default 'all' */
+	/**
+	 * What a topic added to a client that has a position gets on connect (topic safety: it must
+	 * not miss what that topic holds). @default 'all'
+	 */
 	newTopicHistory?: NewTopicHistory;
+	/**
+	 * What a brand-new client (no position) gets of each topic on its first connection: `'all'`,
+	 * `'none'`, the last N, or one of these per topic (`{ chat: 50 }`; a topic not named gets the
+	 * default). Show state with `hub.snapshot` in a `load` rather than a large history here.
+	 * @default 10
+	 */
+	initialHistory?: InitialHistory;
 	limits?: HubLimits;
 	stream?: HubStreamOptions;
 	/**
@@ -130,6 +141,20 @@ export interface SSEHub<Topics extends TopicMapOf<Topics>> {
 		data: Topics[K],
 		options?: PublishOptions,
 	): Promise<string>;
+	/**
+	 * A `load` function's view of the topics: their recent events (and the session's own, with
+	 * `session`) and the position they end at. Start the client there (`lastEventID`) and its
+	 * stream replays exactly what came after: nothing shown twice, nothing lost in between.
+	 * Refuses (`SSEHubError`) an unknown topic or a bad `last`.
+	 *
+	 * ```ts
+	 * const { events, lastEventId } = await hub.snapshot(['chat'], { session, last: 50 });
+	 * ```
+	 */
+	snapshot<K extends keyof Topics & string>(
+		topics: readonly K[],
+		options?: SnapshotOptions,
+	): Promise<Snapshot<Topics, K>>;
 	/**
 	 * The session a request belongs to, resolved as the stream handler does (the default cookie
 	 * is created and set if missing); `null` when `options.session` returns none. Use it in

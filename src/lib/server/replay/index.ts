@@ -1,8 +1,11 @@
 // The replay layer: what a client missed (topic safety, the plan, the pages) and writing it at the client's pace.
 export { createEmitWithHistory, type ReplayInput, replayMissedMessages } from './missed.js';
 export {
+	DEFAULT_INITIAL_HISTORY,
 	type Gap,
 	type GapReason,
+	type InitialHistory,
+	initialHistoryOf,
 	type NewTopicHistory,
 	type PlanReplayInput,
 	planReplay,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryStore, TopicCursor } from '../history/index.js';
 import { memoryHistory } from '../history/index.js';
-import { type NewTopicHistory, planReplay } from './plan.js';
+import { type InitialHistory, planReplay } from './plan.js';
 
 const ALL = Number.POSITIVE_INFINITY;
 
@@ -25,22 +25,27 @@ async function storeWith(count: number): Promise<HistoryStore> {
 describe('planReplay', () => {
 	const topics = ['a', 'b'];
 
-	it('gives a fresh client everything after the head and the history policy, with no gap', async () => {
+	it('gives a fresh client everything after the head and its first-connection history, with no gap', async () => {
 		const store = await storeWith(3);
-		const cases: Array<[NewTopicHistory | undefined, CursorStart]> = [
-			[undefined, { after: 3, last: ALL }],
+		const cases: Array<[InitialHistory | undefined, CursorStart]> = [
+			[undefined, { after: 3, last: 10 }],
 			['all', { after: 3, last: ALL }],
 			['none', { after: 3 }],
 			[5, { after: 3, last: 5 }],
+			[
+				{ a: 5, b: 5 },
+				{ after: 3, last: 5 },
+			],
 		];
-		for (const [newTopicHistory, cursor] of cases) {
+		for (const [initialHistory, cursor] of cases) {
 			for (const lastEventId of [null, '']) {
 				const plan = await planReplay({
 					store,
 					session: 's1',
 					topics,
 					lastEventId,
-					newTopicHistory,
+					newTopicHistory: 'none', // for topics added later, not for a fresh client
+					initialHistory,
 				});
 				expect(plan.gap).toBeNull();
 				expect(byTopic(plan.cursors)).toEqual({ a: cursor, b: cursor });
@@ -145,6 +150,21 @@ describe('planReplay', () => {
 		expect(plan.added).toEqual(['c']);
 	});
 
+	it('gives one topic its own first-connection history; those not named get the default', async () => {
+		const store = await storeWith(3);
+		const plan = await planReplay({
+			store,
+			session: 's1',
+			topics,
+			lastEventId: null,
+			initialHistory: { a: 'all' },
+		});
+		expect(byTopic(plan.cursors)).toEqual({
+			a: { after: 3, last: ALL },
+			b: { after: 3, last: 10 },
+		});
+	});
+
 	it('gives a topic asked with history its history although the client had it', async () => {
 		const store = await storeWith(10);
 		const epoch = await store.epoch();
@@ -166,6 +186,41 @@ describe('planReplay', () => {
 		});
 		// A shared stream had b, but a tab new to it wants its history: b is treated as new.
 		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6 }, b: { after: 6, last: 4 } });
+		expect(plan.added).toEqual(['b']);
+	});
+
+	it('gives a tab new to a shared stream (?first=) the first-connection history, not newTopicHistory', async () => {
+		const store = await storeWith(10);
+		const epoch = await store.epoch();
+		const record = { connection: 'c1', client: 'tab-group-1', topics: ['a'], from: 2, to: 8 };
+		await store.setCursorRecord('s1', record);
+		const plan = await planReplay({
+			store,
+			session: 's1',
+			client: 'tab-group-1',
+			topics: ['a', 'b'],
+			lastEventId: `${epoch}-6`,
+			initialHistory: 2,
+			first: ['a', 'b'],
+		});
+		// a: the stream had it, so only the newcomer's 2; b: new to the stream, so all of it (unsure).
+		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6, last: 2 }, b: { after: 6, last: ALL } });
+		expect(plan.added).toEqual(['a', 'b']);
+	});
+
+	it('trusts a client that states it had a topic (?had=, a snapshot position): no history', async () => {
+		const store = await storeWith(10);
+		const epoch = await store.epoch();
+		const plan = await planReplay({
+			store,
+			session: 's1',
+			client: 'new-client-1',
+			topics: ['a', 'b'],
+			lastEventId: `${epoch}-6`,
+			had: ['a'],
+		});
+		// No records: b, unstated, is new (all of it); a replays only what came after 6.
+		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6 }, b: { after: 6, last: ALL } });
 		expect(plan.added).toEqual(['b']);
 	});
 

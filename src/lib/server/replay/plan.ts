@@ -9,6 +9,28 @@ import { analyzeTopicSafety } from './topic-safety.js';
  */
 export type NewTopicHistory = 'all' | 'none' | number;
 
+/**
+ * What a brand-new client (no position) gets of each topic on its first connection: one choice
+ * for every topic, or one per topic (a topic not named gets `DEFAULT_INITIAL_HISTORY`).
+ */
+export type InitialHistory = NewTopicHistory | { readonly [topic: string]: NewTopicHistory };
+
+/**
+ * The last 10 events of each topic: enough for a page that shows no snapshot to look alive, and
+ * a new tab's download stays bounded by topics × 10 however much the hub retains.
+ */
+export const DEFAULT_INITIAL_HISTORY = 10;
+
+/** One topic's first-connection history under `initial`. */
+export function initialHistoryOf(
+	initial: InitialHistory | undefined,
+	topic: string,
+): NewTopicHistory {
+	if (initial === undefined) return DEFAULT_INITIAL_HISTORY;
+	if (typeof initial === 'object') return initial[topic] ?? DEFAULT_INITIAL_HISTORY;
+	return initial;
+}
+
 /** Why the history cannot cover the client's position (the `sse:gap` control event). */
 export type SSEGapReason = 'expired' | 'epoch' | 'malformed';
 
@@ -46,11 +68,23 @@ export interface PlanReplayInput {
 	/** The `Last-Event-ID` header, else the `lastEventId` query parameter; `null` for a fresh client. */
 	lastEventId: string | null;
 	newTopicHistory?: NewTopicHistory;
+	/** What a client with no position gets of each topic. @default DEFAULT_INITIAL_HISTORY */
+	initialHistory?: InitialHistory;
 	/**
 	 * Topics to give their history even if the client had them (`?history=`): a stream shared by
 	 * several tabs asks it for a tab that is new to a topic the others already had.
 	 */
 	history?: readonly string[];
+	/**
+	 * Topics to give their first-connection history (`initialHistory`) although the client had
+	 * them (`?first=`): a shared stream asks it for a brand-new tab that joins it.
+	 */
+	first?: readonly string[];
+	/**
+	 * Topics the client states it holds every event of up to its position (`?had=`): one that
+	 * starts from a `hub.snapshot` position. Only what came after the position is replayed.
+	 */
+	had?: readonly string[];
 }
 
 /** A topic's cursor: what came after `position`, and for a new topic its history too. */
@@ -82,12 +116,16 @@ function positionOf(
  * for a topic new to it (or one the hub is unsure of) its `newTopicHistory` too.
  */
 export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
-	const { store, session, client, topics, newTopicHistory = 'all' } = input;
+	const { store, session, client, topics, newTopicHistory = 'all', initialHistory } = input;
 	const [epoch, head] = await Promise.all([store.epoch(), store.head()]);
 	const { seq, gap } = positionOf(input, epoch, head);
+	// A client with no position gets the first-connection history; one whose position cannot be
+	// trusted (a gap) had the topics, so it gets what a topic new to it would.
 	const fresh = (reason: SSEGapReason | null): ReplayPlan => ({
 		gap: reason && { reason, topics: [...topics] },
-		cursors: topics.map((topic) => cursorOf(topic, head, newTopicHistory)),
+		cursors: topics.map((topic) =>
+			cursorOf(topic, head, reason ? newTopicHistory : initialHistoryOf(initialHistory, topic)),
+		),
 		epoch,
 		position: head,
 		added: [...topics],
@@ -106,16 +144,20 @@ export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 	}
 	const safety = analyzeTopicSafety(records, position, topics, client);
 	const asked = new Set(input.history ?? []);
-	const had = safety.had.filter((topic) => !asked.has(topic));
-	const added = [...safety.added, ...safety.had.filter((topic) => asked.has(topic))];
-	return {
-		gap: null,
-		cursors: [
-			...had.map((topic) => cursorOf(topic, position, null)),
-			...added.map((topic) => cursorOf(topic, position, newTopicHistory)),
-		],
-		epoch,
-		position,
-		added,
-	};
+	const first = new Set(input.first ?? []);
+	const stated = new Set(input.had ?? []);
+	const cursors: TopicCursor[] = [];
+	const added: string[] = [];
+	for (const topic of topics) {
+		// `?history=` first: when unsure, replay. A topic the hub is unsure of gets `newTopicHistory`
+		// even if `?first=` names it, since the stream's client may have had it.
+		let history: NewTopicHistory | null = null;
+		if (asked.has(topic)) history = newTopicHistory;
+		else if (stated.has(topic)) history = null;
+		else if (!safety.had.includes(topic)) history = newTopicHistory;
+		else if (first.has(topic)) history = initialHistoryOf(initialHistory, topic);
+		if (history !== null) added.push(topic);
+		cursors.push(cursorOf(topic, position, history));
+	}
+	return { gap: null, cursors, epoch, position, added };
 }
