@@ -23,6 +23,7 @@ const REQUIRED = [
 	'src/routes/+page.server.ts',
 	'src/routes/+layout.svelte',
 	'src/routes/+page.svelte',
+	'src/lib/Chat.svelte',
 ];
 
 const browser = useBrowser();
@@ -57,18 +58,52 @@ describe('the README, pasted into a fresh app', () => {
 		expect(check.status, check.output).toBe(0);
 	});
 
-	it('delivers a message sent through the form action once, to every visitor', async () => {
+	it('renders the recent chat on the server, then brings each new message once', async () => {
+		// The form action as `use:enhance` calls it: Kit answers `{ type: 'success' | 'failure', … }`.
+		const post = async (user: string, text: string) => {
+			const response = await fetch(server.url, {
+				method: 'POST',
+				headers: { origin: server.url, 'x-sveltekit-action': 'true' },
+				body: new URLSearchParams({ user, text }),
+			});
+			return ((await response.json()) as { type: string }).type;
+		};
+		for (const text of ['first', 'second']) expect(await post('bob', text)).toBe('success');
+		const html = await (await fetch(server.url)).text();
+		expect(html).toContain('bob: first');
+		expect(html).toContain('bob: second');
+
+		const reader = await browser.newPage();
+		await reader.goto(server.url);
+		await reader.locator('[data-status="connected"]').waitFor();
+		expect(await post('bob', 'third')).toBe('success');
+		await reader.getByText('bob: third').waitFor();
+		expect(await reader.locator('li').allTextContents()).toEqual([
+			'bob: first',
+			'bob: second',
+			'bob: third',
+		]);
+	});
+
+	it('delivers a message sent through the form action once, and shows why a bad one was refused', async () => {
 		const sender = await browser.newPage();
 		const reader = await browser.newPage();
 		for (const page of [sender, reader]) {
 			await page.goto(server.url);
 			await page.locator('[data-status="connected"]').waitFor();
 		}
+		const before = await reader.locator('li').count();
 		await sender.getByLabel('Message').fill('hello from the action');
 		await sender.getByRole('button', { name: 'Send' }).click();
 		for (const page of [reader, sender]) {
-			await page.getByText('anonymous: hello from the action').waitFor();
-			expect(await page.getByText('anonymous: hello from the action').count()).toBe(1);
+			await page.getByText('ann: hello from the action').waitFor();
+			expect(await page.getByText('ann: hello from the action').count()).toBe(1);
 		}
+
+		await sender.getByLabel('Message').fill('');
+		await sender.getByRole('button', { name: 'Send' }).click();
+		await sender.getByRole('alert').first().waitFor();
+		expect(await reader.locator('li').count()).toBe(before + 1);
+		expect(await sender.locator('li').count()).toBe(before + 1);
 	});
 });
