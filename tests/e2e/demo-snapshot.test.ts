@@ -64,10 +64,11 @@ describe('the demo renders the story on the server, then goes live from there', 
 			expect(html).toContain('Where do you go?');
 
 			await demo.waitForStatus('connected');
-			// The reply's echo, then the next scene, each once (orderedIds refuses a repeat).
+			// The reply's echo, then the next scene to its question, each once (orderedIds refuses a
+			// repeat).
 			await expect
 				.poll(() => story.textContent(), { timeout: WAIT_MS })
-				.toContain('The keeper lets you in.');
+				.toContain('Do you read the log or watch the storm?');
 			const live = await demo.orderedIds('story');
 			expect(published).toBe(true);
 			expect(live.slice(0, 3)).toEqual(conversation);

@@ -24,7 +24,7 @@ afterEach(async () => {
 async function start(): Promise<{ hub: SSEHub<Topics>; origin: string }> {
 	const created = createSSEHub<Topics>({
 		topics: ['news'],
-		newTopicHistory: 'none',
+		initialHistory: 'none', // what a client with no position gets
 		closeOnSignals: false,
 		limits: { retryMs: 300 },
 	});
@@ -43,7 +43,7 @@ async function start(): Promise<{ hub: SSEHub<Topics>; origin: string }> {
 describe("a browser's own EventSource", () => {
 	it('resumes from the position the stream stated, though no event had reached it', async () => {
 		const { hub, origin } = await start();
-		await hub.publish('news', { n: 0 }); // history that a new client ('none') does not get
+		await hub.publish('news', { n: 0 }); // history that a new client (initialHistory 'none') does not get
 		const page = await browser.newPage();
 		await page.goto(`${origin}/`);
 		await page.evaluate(() => {
