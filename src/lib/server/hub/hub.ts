@@ -5,12 +5,14 @@ import { ReplayWriter } from '../replay/index.js';
 import { closeOnShutdown, type TopicMap } from '../transport/index.js';
 import { sessionOf } from './access.js';
 import { type ConnectParts, handleStreamRequest } from './connect.js';
+import { HubCounters } from './counters.js';
 import { FanOut } from './fan-out.js';
 import { SharedFeed } from './feed.js';
 import { OpenStreams } from './open-streams.js';
 import { type PublishParts, publishEvent } from './publish.js';
 import { sessionHandle } from './session-handle.js';
 import { hubSettings } from './settings.js';
+import { HubTelemetry } from './telemetry.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
@@ -49,9 +51,16 @@ export function createSSEHub<Topics extends TopicMap>(
 							.catch(onError);
 					},
 				);
-	const replay = new ReplayWriter(store, settings.replayPageSize);
+	const counters = new HubCounters();
+	const onGap = counters.gap.bind(counters);
+	const telemetry = new HubTelemetry(options.telemetry ?? true, {
+		counters,
+		connections: () => streams.size,
+		history: () => store.stats(),
+	});
+	const replay = new ReplayWriter(store, settings.replayPageSize, onGap);
 	const fanOut = new FanOut(streams);
-	const feed = new SharedFeed({ store, streams, replay, onEvent: fanOut.deliver, onError });
+	const feed = new SharedFeed({ store, streams, replay, onEvent: fanOut.deliver, onGap, onError });
 	const connecting: ConnectParts<Topics> = {
 		options,
 		settings,
@@ -59,6 +68,8 @@ export function createSSEHub<Topics extends TopicMap>(
 		streams,
 		feed,
 		replay,
+		counters,
+		telemetry,
 		isClosed,
 	};
 	const publishing: PublishParts<Topics> = {
@@ -66,6 +77,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		settings,
 		store,
 		deliver: fanOut.deliver,
+		counters,
 		isClosed,
 	};
 
@@ -73,6 +85,7 @@ export function createSSEHub<Topics extends TopicMap>(
 		if (closed) return;
 		closed = true;
 		stopShutdownHook();
+		telemetry.close();
 		streams.closeAll();
 		await feed.stop();
 		if (ownsStore) await store.close();
@@ -92,6 +105,7 @@ export function createSSEHub<Topics extends TopicMap>(
 				events: history.events,
 				epoch: history.epoch,
 				head: history.head,
+				...counters.snapshot(),
 			};
 		},
 		close,
