@@ -33,6 +33,8 @@ export type {
 	SSEHub,
 	SSEHubOptions,
 	SSESessionLocals,
+	TelemetryApi,
+	TelemetryOption,
 } from './hub/index.js';
 export { createSSEHub } from './hub/index.js';
 // Replay: what a client missed.

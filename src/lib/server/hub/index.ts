@@ -10,4 +10,6 @@ export type {
 	PublishOptions,
 	SSEHub,
 	SSEHubOptions,
+	TelemetryApi,
+	TelemetryOption,
 } from './types.js';

@@ -8,22 +8,11 @@ import type { SSEHubError } from '../errors.js';
 import type { HistoryStats } from '../history/index.js';
 import type { ReplayOutcome, ReplayPlan, SSEGapReason } from '../replay/index.js';
 import type { CountsByCode, HubCounters } from './counters.js';
+import type { TelemetryApi, TelemetryOption } from './types.js';
 
 /** The tracer's and meter's name (the instrumentation scope). */
 export const INSTRUMENTATION_NAME = 'svelte-sse-kit';
 export const SPAN_STREAM_OPEN = 'sse.stream.open';
-
-/**
- * The parts of `@opentelemetry/api` the hub uses, for `options.telemetry`: pass the module
- * (`import * as otel from '@opentelemetry/api'`) where a bundler must see the import.
- */
-export interface TelemetryApi {
-	trace: { getTracer(name: string): unknown };
-	metrics: { getMeter(name: string): unknown };
-}
-
-/** `true`: use `@opentelemetry/api` if it can be imported; `false`: record nothing. */
-export type TelemetryOption = boolean | TelemetryApi;
 
 /** What the metrics read of one hub. */
 export interface MetricSource {

@@ -7,7 +7,18 @@ import type { HistoryStore, SeedHistoryStore } from '../history/index.js';
 import type { NewTopicHistory, SSEGapReason } from '../replay/index.js';
 import type { TopicMap } from '../transport/index.js';
 import type { SessionCookieOptions } from './request.js';
-import type { TelemetryOption } from './telemetry.js';
+
+/**
+ * The parts of `@opentelemetry/api` the hub uses, for `options.telemetry`: pass the module
+ * (`import * as otel from '@opentelemetry/api'`) where a bundler must see the import.
+ */
+export interface TelemetryApi {
+	trace: { getTracer(name: string): unknown };
+	metrics: { getMeter(name: string): unknown };
+}
+
+/** `true`: use `@opentelemetry/api` if it can be imported; `false`: record nothing. */
+export type TelemetryOption = boolean | TelemetryApi;
 
 /** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
 export type AuthorizeResult = boolean | { allowedTopics: readonly string[] };
