@@ -1,3 +1,5 @@
+import type { HubStats } from 'svelte-sse-kit/server';
+
 /** The demo's POST endpoints. A refusal becomes an Error carrying the server's message. */
 async function post<T>(url: string, body?: unknown): Promise<T> {
 	const response = await fetch(url, {
@@ -21,3 +23,10 @@ export const highFive = () => post<{ count: number }>('/api/broadcast');
 
 /** Makes the server cut this session's streams, to watch the client resume and replay. */
 export const dropConnection = () => post<{ dropped: number }>('/api/drop');
+
+/** The hub's figures and counters (`hub.stats()`), for the stats panel. */
+export async function getStats(): Promise<HubStats> {
+	const response = await fetch('/api/stats');
+	if (!response.ok) throw new Error(`/api/stats answered HTTP ${response.status}.`);
+	return (await response.json()) as HubStats;
+}

@@ -362,6 +362,32 @@ describe('the demo in Chromium (node build)', () => {
 	);
 
 	it(
+		'the stats panel shows the hub counters, and Refresh reads them again',
+		async () => {
+			const app = await startServer();
+			const demo = await openDemo(app);
+			const stats = demo.page.getByTestId('panel-stats');
+			await expect
+				.poll(() => demo.number('stats-connections'), { timeout: WAIT_MS })
+				.toBeGreaterThanOrEqual(1);
+			const shown = await demo.number('stats-published');
+			// The demo's feeds publish every 200–250 ms: wait until the server has counted more.
+			const served = async () =>
+				((await (await fetch(`${app.url}/api/stats`)).json()) as { published: number }).published;
+			let published = await served();
+			await expect
+				.poll(async () => (published = await served()), { timeout: WAIT_MS })
+				.toBeGreaterThan(shown);
+			await stats.getByRole('button', { name: 'Refresh', exact: true }).click();
+			await expect
+				.poll(() => demo.number('stats-published'), { timeout: WAIT_MS })
+				.toBeGreaterThanOrEqual(published);
+			expect(await demo.number('stats-delivered')).toBeGreaterThan(0);
+		},
+		TEST_MS,
+	);
+
+	it(
 		'the server is killed and restarted on the same port: the page reconnects and reports the gap',
 		async ({ annotate }) => {
 			streamsBrokenOnPurpose = true;

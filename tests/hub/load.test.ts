@@ -147,6 +147,8 @@ describe('slow consumers', () => {
 		// Past the limit by one write at most: a tick's events go out as one chunk (up to 100 here).
 		expect(dropped[0]?.bufferedBytes).toBeLessThan(limit + 100 * 1100);
 		await expect.poll(async () => (await hub.stats()).connections).toBe(1);
+		// Counted for the person on call too (`hub.stats()`, the `sse.hub.slow_consumers` metric).
+		expect(await hub.stats()).toMatchObject({ slowConsumers: 1, streamsClosed: 1 });
 		await reader.until((r) => dataEvents(r).length === sent, `all ${sent} events`, 30_000);
 		expect(dataEvents(reader.received).map((r) => (r.data as { n: number }).n)).toEqual(
 			Array.from({ length: sent }, (_, n) => n),

@@ -44,6 +44,8 @@ export type {
 	SSEHub,
 	SSEHubOptions,
 	SSESessionLocals,
+	TelemetryApi,
+	TelemetryOption,
 } from './hub/index.js';
 export { createSSEHub } from './hub/index.js';
 // The same refusals as SvelteKit's `fail` (form actions) and `error` (endpoints, `load`).

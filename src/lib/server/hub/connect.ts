@@ -5,15 +5,17 @@ import type { RequestEvent } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
 import type { HistoryStore } from '../history/index.js';
 import { planReplay, type ReplayPlan, type ReplayWriter } from '../replay/index.js';
-import type { SSEConnection } from '../transport/index.js';
+import type { CloseReason, SSEConnection } from '../transport/index.js';
 import { produceSSE, sseHeaders, type TopicMapOf } from '../transport/index.js';
 import { authorizeTopics, resolveSession } from './access.js';
+import { HubCounters } from './counters.js';
 import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
 import { clientOf, parseTopics, resumePosition, streamListsOf } from './request.js';
 import { type HubSettings, retryHint } from './settings.js';
 import { cursorRecordOf, HubStream, type Registration } from './stream.js';
+import type { HubTelemetry, StreamSpan } from './telemetry.js';
 import type { SSEHubOptions } from './types.js';
 
 /** What opening a stream uses of the hub. */
@@ -24,6 +26,8 @@ export interface ConnectParts<Topics extends TopicMapOf<Topics>> {
 	streams: OpenStreams;
 	feed: SharedFeed;
 	replay: ReplayWriter;
+	counters: HubCounters;
+	telemetry: HubTelemetry;
 	/** Whether `hub.close()` has begun: from then on no stream may open. */
 	isClosed(): boolean;
 }
@@ -31,15 +35,27 @@ export interface ConnectParts<Topics extends TopicMapOf<Topics>> {
 const shuttingDown = () =>
 	new SSEHubError('hub_closed', 503, 'This event hub is shutting down; retry shortly.');
 
-/** The hub's `GET` handler: an open stream, or the protocol's JSON refusal. */
+/**
+ * The hub's `GET` handler: an open stream, or the protocol's JSON refusal. A stream request (not
+ * a HEAD, which only asks whether one would be accepted) has a span and its refusal is counted.
+ */
 export async function handleStreamRequest<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
 	event: RequestEvent,
 ): Promise<Response> {
+	const { telemetry } = parts;
+	if (telemetry.loading) await telemetry.ready;
+	const probe = event.request.method === 'HEAD';
+	const span = probe ? undefined : telemetry.streamSpan();
 	try {
-		return await connect(parts, event);
+		return await connect(parts, event, span);
 	} catch (error) {
-		if (!(error instanceof SSEHubError)) throw error;
+		if (!(error instanceof SSEHubError)) {
+			span?.failed(error);
+			throw error;
+		}
+		if (!probe) HubCounters.count(parts.counters.refused, error.code);
+		span?.refused(error);
 		if (error.code === 'history_unavailable') parts.settings.onError(error.cause ?? error);
 		const retryAfter = String(parts.settings.retryAfterSeconds);
 		const headers =
@@ -51,6 +67,7 @@ export async function handleStreamRequest<Topics extends TopicMapOf<Topics>>(
 async function connect<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
 	event: RequestEvent,
+	span: StreamSpan | undefined,
 ): Promise<Response> {
 	if (parts.isClosed()) throw shuttingDown();
 	const { options, settings, store, streams } = parts;
@@ -67,12 +84,13 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	streams.reserve(session);
 	try {
 		await parts.feed.untilListening();
+		const lastEventId = resumePosition(event.request, event.url);
 		const plan = await planReplay({
 			store,
 			session,
 			client,
 			topics,
-			lastEventId: resumePosition(event.request, event.url),
+			lastEventId,
 			newTopicHistory: options.newTopicHistory,
 			initialHistory: options.initialHistory,
 			// Only topics the stream may carry (`authorize` may have narrowed them).
@@ -80,9 +98,10 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			first: lists.first.filter((topic) => topics.includes(topic)),
 			had: lists.had.filter((topic) => topics.includes(topic)),
 		});
+		span?.planned(topics.length, lastEventId !== null, plan);
 		if (parts.isClosed()) throw shuttingDown();
 		const registration = await register(parts, session, topics, client, plan);
-		return openStream(parts, session, topics, plan, event.request.signal, registration);
+		return openStream(parts, session, topics, plan, event.request.signal, registration, span);
 	} catch (cause) {
 		streams.release(session);
 		if (cause instanceof SSEHubError) throw cause;
@@ -143,17 +162,24 @@ function openStream<Topics extends TopicMapOf<Topics>>(
 	plan: ReplayPlan,
 	signal: AbortSignal,
 	registration: Registration,
+	span: StreamSpan | undefined,
 ): Response {
-	const { settings } = parts;
+	const { settings, counters } = parts;
 	return produceSSE<Topics>(
 		(_emit, connection: SSEConnection) => {
-			const stream = new HubStream(session, topics, connection, registration);
+			const stream = new HubStream(session, topics, connection, registration, counters);
 			parts.streams.add(stream);
+			counters.streamsOpened++;
 			parts.feed.track(stream);
-			parts.replay.writeStart(stream, plan).catch((error: unknown) => {
-				settings.onError(error);
-				connection.abort('error');
-			});
+			// The span ends once the replay is written, not with the stream (which may last days).
+			parts.replay.writeStart(stream, plan).then(
+				(outcome) => span?.replayed(outcome),
+				(error: unknown) => {
+					span?.failed(error);
+					settings.onError(error);
+					connection.abort('error');
+				},
+			);
 			return untrackOnClose(parts, stream);
 		},
 		{
@@ -168,14 +194,16 @@ function openStream<Topics extends TopicMapOf<Topics>>(
 
 /** What ends a stream's membership: it leaves the OpenStreams and its cursor record is closed. */
 function untrackOnClose<Topics extends TopicMapOf<Topics>>(
-	{ streams, store, settings }: ConnectParts<Topics>,
+	{ streams, store, settings, counters }: ConnectParts<Topics>,
 	stream: HubStream,
 ) {
 	// Its own scope, so that an open stream holds only its HubStream (not its replay plan).
-	return () => {
+	return (reason: CloseReason) => {
 		const { registration } = stream;
 		streams.remove(stream);
 		streams.release(stream.session);
+		counters.streamsClosed++;
+		if (reason === 'slow-consumer') counters.slowConsumers++;
 		const to = Math.max(stream.lastSeq, registration.position);
 		store
 			.setCursorRecord(stream.session, cursorRecordOf(registration, stream.topics, to))

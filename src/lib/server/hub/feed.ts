@@ -11,6 +11,8 @@ export interface SharedFeedOptions {
 	replay: ReplayWriter;
 	/** Where the feed's events go. */
 	onEvent: (stored: StoredEvent) => void;
+	/** Told of each `sse:gap` notice a catch-up sends (a new epoch). */
+	onGap?: (reason: 'epoch') => void;
 	onError: (error: unknown) => void;
 }
 
@@ -145,6 +147,7 @@ export class SharedFeed {
 			// from there, not from an id of the old epoch (which would be a second gap).
 			const start = encodePosition(formatEventId(epoch, 0));
 			stream.connection.write(`${encodeControl('sse:gap', { reason: 'epoch', topics })}${start}`);
+			this.#options.onGap?.('epoch');
 			const record = cursorRecordOf(registration, topics, null);
 			await this.#options.store.setCursorRecord(stream.session, record);
 		}

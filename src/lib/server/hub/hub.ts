@@ -5,6 +5,7 @@ import { ReplayWriter } from '../replay/index.js';
 import { closeOnShutdown, type TopicMapOf } from '../transport/index.js';
 import { sessionOf } from './access.js';
 import { type ConnectParts, handleStreamRequest } from './connect.js';
+import { HubCounters } from './counters.js';
 import { FanOut } from './fan-out.js';
 import { SharedFeed } from './feed.js';
 import { OpenStreams } from './open-streams.js';
@@ -13,6 +14,7 @@ import { currentRequest } from './request-scope.js';
 import { sessionHandle } from './session-handle.js';
 import { hubSettings } from './settings.js';
 import { readSnapshot } from './snapshot.js';
+import { HubTelemetry } from './telemetry.js';
 import type { SSEHub, SSEHubOptions } from './types.js';
 
 /**
@@ -51,9 +53,16 @@ export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 							.catch(onError);
 					},
 				);
-	const replay = new ReplayWriter(store, settings.replayPageSize);
+	const counters = new HubCounters();
+	const onGap = counters.gap.bind(counters);
+	const telemetry = new HubTelemetry(options.telemetry ?? true, {
+		counters,
+		connections: () => streams.size,
+		history: () => store.stats(),
+	});
+	const replay = new ReplayWriter(store, settings.replayPageSize, onGap);
 	const fanOut = new FanOut(streams);
-	const feed = new SharedFeed({ store, streams, replay, onEvent: fanOut.deliver, onError });
+	const feed = new SharedFeed({ store, streams, replay, onEvent: fanOut.deliver, onGap, onError });
 	const connecting: ConnectParts<Topics> = {
 		options,
 		settings,
@@ -61,6 +70,8 @@ export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 		streams,
 		feed,
 		replay,
+		counters,
+		telemetry,
 		isClosed,
 	};
 	const publishing: PublishParts<Topics> = {
@@ -68,6 +79,7 @@ export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 		settings,
 		store,
 		deliver: fanOut.deliver,
+		counters,
 		isClosed,
 	};
 
@@ -75,6 +87,7 @@ export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 		if (closed) return;
 		closed = true;
 		stopShutdownHook();
+		telemetry.close();
 		streams.closeAll();
 		await feed.stop();
 		if (ownsStore) await store.close();
@@ -95,6 +108,7 @@ export function createSSEHub<Topics extends TopicMapOf<Topics>>(
 				events: history.events,
 				epoch: history.epoch,
 				head: history.head,
+				...counters.snapshot(),
 			};
 		},
 		close,

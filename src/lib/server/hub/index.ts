@@ -11,4 +11,6 @@ export type {
 	PublishOptions,
 	SSEHub,
 	SSEHubOptions,
+	TelemetryApi,
+	TelemetryOption,
 } from './types.js';

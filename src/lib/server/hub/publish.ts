@@ -7,6 +7,7 @@ import type { AppendedEvent, AppendInput, HistoryStore, StoredEvent } from '../h
 import { idempotencyKeyProblem } from '../history/index.js';
 import type { TopicMapOf } from '../transport/index.js';
 import { serializeData } from '../wire/index.js';
+import { HubCounters } from './counters.js';
 import type { HubSettings } from './settings.js';
 import type { PublishOptions, SSEHubOptions } from './types.js';
 
@@ -17,11 +18,12 @@ export interface PublishParts<Topics extends TopicMapOf<Topics>> {
 	store: HistoryStore;
 	/** Hands a stored event to the streams that want it (the fan-out). */
 	deliver: (stored: StoredEvent) => void;
+	counters: HubCounters;
 	/** Whether `hub.close()` has begun: from then on nothing is published. */
 	isClosed(): boolean;
 }
 
-/** Validates, stores and delivers one event; resolves to its id. */
+/** Validates, stores and delivers one event; resolves to its id. A refusal is counted by code. */
 export async function publishEvent<
 	Topics extends TopicMapOf<Topics>,
 	K extends keyof Topics & string,
@@ -29,7 +31,21 @@ export async function publishEvent<
 	parts: PublishParts<Topics>,
 	topic: K,
 	data: Topics[K],
-	{ session, idempotencyKey }: PublishOptions = {},
+	options: PublishOptions = {},
+): Promise<string> {
+	try {
+		return await publishChecked(parts, topic, data, options);
+	} catch (error) {
+		if (error instanceof SSEHubError) HubCounters.count(parts.counters.publishRefused, error.code);
+		throw error;
+	}
+}
+
+async function publishChecked<Topics extends TopicMapOf<Topics>, K extends keyof Topics & string>(
+	parts: PublishParts<Topics>,
+	topic: K,
+	data: Topics[K],
+	{ session, idempotencyKey }: PublishOptions,
 ): Promise<string> {
 	if (parts.isClosed()) throw new SSEHubError('hub_closed', 503, 'This event hub is closed.');
 	checkDeclared(parts.settings.declared, topic);
@@ -43,8 +59,11 @@ export async function publishEvent<
 		session,
 		idempotencyKey,
 	});
-	// A duplicate went out when it was first stored; a shared store's live feed brings none.
-	if (!parts.store.listen && !stored.duplicate) parts.deliver(stored);
+	// A duplicate went out when it was first stored.
+	if (stored.duplicate) return stored.id;
+	parts.counters.published++;
+	// A shared store's live feed brings it, to every process (this one included).
+	if (!parts.store.listen) parts.deliver(stored);
 	return stored.id;
 }
 

@@ -6,6 +6,7 @@ import { openHubStream } from '../../testing/hub-stream.js';
 import { open } from '../../testing/sse-body.js';
 import { memoryHistory, type StoredEvent } from '../history/index.js';
 import { joinFrames } from '../wire/index.js';
+import { HubCounters } from './counters.js';
 import { createSSEHub } from './hub.js';
 import { HubStream } from './stream.js';
 import type { SSEHub } from './types.js';
@@ -30,7 +31,7 @@ const stored = (seq: number): StoredEvent => ({
 function hubStream() {
 	const opened = open({ keepAliveMs: 0 });
 	const registration = { connection: 'c', client: undefined, epoch: 'e', added: [], position: 0 };
-	const stream = new HubStream('s', ['logs'], opened.connection, registration);
+	const stream = new HubStream('s', ['logs'], opened.connection, registration, new HubCounters());
 	const ids = () => opened.client.events.map((event) => event.id);
 	return { ...opened, stream, ids };
 }

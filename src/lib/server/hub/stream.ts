@@ -3,6 +3,7 @@
 import type { CursorRecord, StoredEvent } from '../history/index.js';
 import type { SSEConnection } from '../transport/index.js';
 import { joinFrames } from '../wire/index.js';
+import type { HubCounters } from './counters.js';
 
 /**
  * Live events that arrive while a replay is still being written wait here (a replay can be
@@ -54,24 +55,33 @@ export class HubStream {
 
 	/** Kept up to date by a catch-up that finds a new epoch. */
 	readonly registration: Registration;
+	/** The hub's, shared by its streams: what they write is counted there. */
+	readonly #counters: HubCounters;
 
 	constructor(
 		session: string,
 		topics: readonly string[],
 		connection: SSEConnection,
 		registration: Registration,
+		counters: HubCounters,
 	) {
 		this.session = session;
 		this.topics = topics;
 		this.connection = connection;
 		this.registration = registration;
+		this.#counters = counters;
 	}
 
 	/**
-	 * Writes the events not sent yet as one chunk (Web Streams cost per chunk, so a replay goes
-	 * out in slices rather than an event at a time); returns how many it wrote.
+	 * Writes events from history not sent yet as one chunk (Web Streams cost per chunk, so a
+	 * replay goes out in slices rather than an event at a time); returns how many it wrote.
 	 */
 	sendAll(events: readonly StoredEvent[]): number {
+		return this.#sendNew(events, true);
+	}
+
+	/** Writes, as one chunk, the events of `events` not sent yet; returns how many. */
+	#sendNew(events: readonly StoredEvent[], fromHistory: boolean): number {
 		const fresh: StoredEvent[] = [];
 		for (const event of events) {
 			if (event.seq > this.lastSeq) {
@@ -79,7 +89,10 @@ export class HubStream {
 				this.lastSeq = event.seq;
 			}
 		}
-		if (fresh.length > 0) this.connection.write(joinFrames(fresh));
+		if (fresh.length > 0 && this.connection.write(joinFrames(fresh))) {
+			this.#counters.delivered += fresh.length;
+			if (fromHistory) this.#counters.replayed += fresh.length;
+		}
 		return fresh.length;
 	}
 
@@ -96,9 +109,9 @@ export class HubStream {
 		if ((events[0] as StoredEvent).seq > this.lastSeq) {
 			// The usual case: all of it is new, so the shared bytes go out as they are.
 			this.lastSeq = (events.at(-1) as StoredEvent).seq;
-			this.connection.write(chunk);
+			if (this.connection.write(chunk)) this.#counters.delivered += events.length;
 		} else {
-			this.sendAll(events);
+			this.#sendNew(events, false);
 		}
 	}
 
@@ -157,6 +170,6 @@ export class HubStream {
 		const pending = this.#pending ?? [];
 		this.#pending = null;
 		pending.sort((a, b) => a.seq - b.seq);
-		this.sendAll(pending); // one chunk, what was already sent left out
+		this.#sendNew(pending, false); // one chunk, what was already sent left out
 	}
 }

@@ -3,11 +3,24 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Handle, RequestEvent, RequestHandler } from '@sveltejs/kit';
 import type { TopicsDefinition } from '../../client/sse-client.svelte.js';
+import type { SSEHubErrorCode } from '../errors.js';
 import type { HistoryStore, SeedHistoryStore } from '../history/index.js';
-import type { InitialHistory, NewTopicHistory } from '../replay/index.js';
+import type { InitialHistory, NewTopicHistory, SSEGapReason } from '../replay/index.js';
 import type { TopicMapOf } from '../transport/index.js';
 import type { SessionCookieOptions } from './request.js';
 import type { Snapshot, SnapshotOptions } from './snapshot.js';
+
+/**
+ * The parts of `@opentelemetry/api` the hub uses, for `options.telemetry`: pass the module
+ * (`import * as otel from '@opentelemetry/api'`) where a bundler must see the import.
+ */
+export interface TelemetryApi {
+	trace: { getTracer(name: string): unknown };
+	metrics: { getMeter(name: string): unknown };
+}
+
+/** `true`: use `@opentelemetry/api` if it can be imported; `false`: record nothing. */
+export type TelemetryOption = boolean | TelemetryApi;
 
 /** What `authorize` may answer: allow all, refuse (403), or allow only some topics. */
 export type AuthorizeResult = boolean | { allowedTopics: readonly string[] };
@@ -97,6 +110,15 @@ export interface SSEHubOptions<Topics extends TopicMapOf<Topics>> {
 	onSlowConsumer?: (info: { session: string; bufferedBytes: number; limit: number }) => void;
 	/** Errors that happen inside a stream, after its response was sent. @default console.error */
 	onError?: (error: unknown) => void;
+	/**
+	 * OpenTelemetry: a span per stream request and metrics of `stats()`, through the app's
+	 * `@opentelemetry/api` (an optional peer dependency; with none installed the hub records
+	 * nothing). `true` imports it at run time; pass the module itself
+	 * (`import * as otel from '@opentelemetry/api'`) where a bundler must see the import; `false`
+	 * turns it off. Without an SDK registered (`instrumentation.server.ts`), the API does nothing.
+	 * @default true
+	 */
+	telemetry?: TelemetryOption;
 }
 
 export interface PublishOptions {
@@ -121,6 +143,25 @@ export interface HubStats {
 	epoch: string;
 	/** Highest `seq` assigned. */
 	head: number;
+	// The counters below count since the hub was created, in this process.
+	/** When the hub was created (ms since 1970), the start of its counters. */
+	startedAt: number;
+	/** Events this process stored by `publish` (an idempotent repeat is not counted). */
+	published: number;
+	/** Events written to streams, live and from history, once per stream. */
+	delivered: number;
+	/** Of `delivered`, those written from history: replays at a stream's start, catch-ups. */
+	replayed: number;
+	/** `sse:gap` notices sent, by reason. */
+	gaps: Record<SSEGapReason, number>;
+	/** Streams dropped because their client left more than `limits.maxBufferedBytes` unread. */
+	slowConsumers: number;
+	/** Stream requests refused, by code (only the codes that happened). */
+	refused: Partial<Record<SSEHubErrorCode, number>>;
+	/** `publish` calls refused, by code (only the codes that happened). */
+	publishRefused: Partial<Record<SSEHubErrorCode, number>>;
+	streamsOpened: number;
+	streamsClosed: number;
 }
 
 export interface SSEHub<Topics extends TopicMapOf<Topics>> {

@@ -14,4 +14,4 @@ export {
 	type SSEGapReason,
 } from './plan.js';
 export { analyzeTopicSafety, setTopicSubscription, type TopicSafety } from './topic-safety.js';
-export { type ReplayTarget, ReplayWriter } from './writer.js';
+export { type ReplayOutcome, type ReplayTarget, ReplayWriter } from './writer.js';

@@ -3,7 +3,7 @@ import type { HistoryStore, StoredEvent, TopicCursor } from '../history/index.js
 import type { SSEConnection } from '../transport/index.js';
 import { encodeControl, encodePosition, encodeStored, formatEventId } from '../wire/index.js';
 import { replayMissedMessages } from './missed.js';
-import type { ReplayPlan } from './plan.js';
+import type { ReplayPlan, SSEGapReason } from './plan.js';
 
 /** The open stream a replay is written into (the hub's `HubStream`). */
 export interface ReplayTarget {
@@ -36,13 +36,28 @@ function* slices(events: readonly StoredEvent[]): Generator<StoredEvent[]> {
 	if (slice.length > 0) yield slice;
 }
 
+/** How a new stream's replay went, once written. */
+export interface ReplayOutcome {
+	/** Events sent from history (the `replayed` of `sse:ready`). */
+	replayed: number;
+	/** The gap announced before the replay, if any. */
+	gap: SSEGapReason | null;
+}
+
 export class ReplayWriter {
 	readonly #store: HistoryStore;
 	readonly #pageSize: number | undefined;
+	readonly #onGap: ((reason: SSEGapReason) => void) | undefined;
 
-	constructor(store: HistoryStore, pageSize: number | undefined) {
+	/** `onGap` is told of every `sse:gap` notice this writer sends (for the hub's counters). */
+	constructor(
+		store: HistoryStore,
+		pageSize: number | undefined,
+		onGap?: (reason: SSEGapReason) => void,
+	) {
 		this.#store = store;
 		this.#pageSize = pageSize;
+		this.#onGap = onGap;
 	}
 
 	/**
@@ -50,9 +65,14 @@ export class ReplayWriter {
 	 * first); returns how many events it sent, or `null` if the connection ended meanwhile.
 	 */
 	async writeHistory(stream: ReplayTarget, cursors: TopicCursor[]): Promise<number | null> {
+		return (await this.#writeHistory(stream, cursors))?.replayed ?? null;
+	}
+
+	async #writeHistory(stream: ReplayTarget, cursors: TopicCursor[]): Promise<ReplayOutcome | null> {
 		const { connection } = stream;
 		let sent = 0;
 		let first = true;
+		let gap: SSEGapReason | null = null;
 		for await (const page of replayMissedMessages({
 			store: this.#store,
 			session: stream.session,
@@ -62,6 +82,8 @@ export class ReplayWriter {
 			if (connection.closed) return null;
 			if (first && page.expired.length > 0) {
 				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
+				gap = 'expired';
+				this.#onGap?.(gap);
 			}
 			first = false;
 			for (const slice of slices(page.events)) {
@@ -71,18 +93,25 @@ export class ReplayWriter {
 				sent += stream.sendAll(slice);
 			}
 		}
-		return connection.closed ? null : sent;
+		return connection.closed ? null : { replayed: sent, gap };
 	}
 
-	/** A new stream: its position, gap notice, replay, its position again with `sse:ready`, live. */
-	async writeStart(stream: ReplayTarget, plan: ReplayPlan): Promise<void> {
+	/**
+	 * A new stream: its position, gap notice, replay, its position again with `sse:ready`, live.
+	 * Resolves to how the replay went, or `null` if the connection ended before it was written.
+	 */
+	async writeStart(stream: ReplayTarget, plan: ReplayPlan): Promise<ReplayOutcome | null> {
 		const { connection } = stream;
 		const start = formatEventId(plan.epoch, plan.position);
 		// [spec] An `id:` without data sets the browser's last event id and dispatches nothing.
 		connection.write(encodePosition(start));
-		if (plan.gap) connection.write(encodeControl('sse:gap', plan.gap));
-		const replayed = await this.writeHistory(stream, plan.cursors);
-		if (replayed === null) return;
+		if (plan.gap) {
+			connection.write(encodeControl('sse:gap', plan.gap));
+			this.#onGap?.(plan.gap.reason);
+		}
+		const written = await this.#writeHistory(stream, plan.cursors);
+		if (written === null) return null;
+		const { replayed } = written;
 		// The client has everything up to its position: a catch-up (or a late live event) must not
 		// send it again when the replay had nothing newer.
 		stream.lastSeq = Math.max(stream.lastSeq, plan.position);
@@ -91,5 +120,6 @@ export class ReplayWriter {
 		const restate = replayed > 0 ? encodePosition(lastEventId) : '';
 		connection.write(`${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`);
 		stream.goLive();
+		return { replayed, gap: plan.gap?.reason ?? written.gap };
 	}
 }
