@@ -83,8 +83,17 @@ function packageJson(tarball: string): AppFile {
 	return { path: 'package.json', text: `${JSON.stringify(manifest, null, '\t')}\n` };
 }
 
-/** The other files `npx sv create` (minimal, TypeScript) makes that the README does not show. */
+/**
+ * The other files `npx sv create` (minimal, TypeScript) makes that the README does not show: its
+ * `app.html`, `vite.config.ts` and `tsconfig.json` as the auth example's app has them, and a
+ * `svelte.config.js` that takes the package from node_modules (that app's aliases the source).
+ */
+const FROM_AUTH_APP = ['src/app.html', 'vite.config.ts', 'tsconfig.json'];
 const SCAFFOLD: AppFile[] = [
+	...FROM_AUTH_APP.map((path) => ({
+		path,
+		text: readFileSync(join(repoRoot, 'tests/fixtures/auth-app', path), 'utf8'),
+	})),
 	{
 		path: 'svelte.config.js',
 		text: `import adapter from '@sveltejs/adapter-node';
@@ -92,59 +101,6 @@ import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 
 /** @type {import('@sveltejs/kit').Config} */
 export default { preprocess: vitePreprocess(), kit: { adapter: adapter() } };
-`,
-	},
-	{
-		path: 'vite.config.ts',
-		text: `import { sveltekit } from '@sveltejs/kit/vite';
-import { defineConfig } from 'vite';
-
-export default defineConfig({ plugins: [sveltekit()] });
-`,
-	},
-	{
-		path: 'tsconfig.json',
-		text: `${JSON.stringify(
-			{
-				extends: './.svelte-kit/tsconfig.json',
-				compilerOptions: {
-					allowJs: true,
-					checkJs: true,
-					esModuleInterop: true,
-					forceConsistentCasingInFileNames: true,
-					resolveJsonModule: true,
-					skipLibCheck: true,
-					sourceMap: true,
-					strict: true,
-					moduleResolution: 'bundler',
-				},
-			},
-			null,
-			'\t',
-		)}\n`,
-	},
-	{
-		path: 'src/app.html',
-		text: `<!doctype html>
-<html lang="en">
-	<head>
-		<meta charset="utf-8" />
-		<meta name="viewport" content="width=device-width, initial-scale=1" />
-		%sveltekit.head%
-	</head>
-	<body data-sveltekit-preload-data="hover">
-		<div style="display: contents">%sveltekit.body%</div>
-	</body>
-</html>
-`,
-	},
-	{
-		path: 'src/app.d.ts',
-		text: `declare global {
-	namespace App {}
-}
-
-export {};
 `,
 	},
 ];
