@@ -98,7 +98,7 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 
 		async setCursorRecord(sessionId: string, record: CursorRecord) {
 			const session = sessions.touch(sessionId, true) as Session;
-			session.records = withCursorRecord(session.records, record);
+			sessions.setRecords(sessionId, session, withCursorRecord(session.records, record));
 		},
 
 		async cursorRecords(sessionId: string) {

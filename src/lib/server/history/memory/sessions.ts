@@ -18,8 +18,11 @@ export interface Session {
 const isOpen = (session: Session) => session.records.some((record) => record.to === null);
 
 export class Sessions {
-	// Map order is least recently active first: touching a session moves it to the end.
-	readonly #sessions = new Map<string, Session>();
+	// Sessions with no open connection, least recently active first (touching one moves it to the
+	// end): the front is the next to expire or to make room. Open sessions are kept apart, so that
+	// neither ever walks past them, however many are live.
+	readonly #idle = new Map<string, Session>();
+	readonly #open = new Map<string, Session>();
 	// The newest `seq` of a forgotten session's own events, per topic and of all topics: a session
 	// the store does not know (or knows anew) may have lost its events up to there. Per topic, so
 	// that forgetting sessions never makes a gap on a topic they had no events of.
@@ -34,44 +37,49 @@ export class Sessions {
 	) {}
 
 	get size(): number {
-		return this.#sessions.size;
+		return this.#idle.size + this.#open.size;
 	}
 
 	/** The session `id`, marked active (and its own log pruned); made when unknown if `create`. */
 	touch(id: string, create: boolean): Session | undefined {
 		this.expire();
-		let session = this.#sessions.get(id);
+		let session = this.#idle.get(id) ?? this.#open.get(id);
 		if (session) {
-			this.#sessions.delete(id);
+			this.#idle.delete(id);
 		} else {
 			if (!create) return undefined;
-			if (this.#sessions.size >= this.max) this.#evictForRoom();
+			if (this.size >= this.max) this.#evictForRoom();
 			session = { log: undefined, records: [], lastActive: 0, floor: this.#forgottenFloor };
 		}
 		session.lastActive = this.now();
-		this.#sessions.set(id, session);
+		this.#place(id, session);
 		if (session.log) this.retained.prune(session.log);
 		return session;
 	}
 
-	/**
-	 * Forgets idle sessions past their TTL, oldest first. A session with an open connection is
-	 * active by definition: it moves to the recent end, so open sessions never pile up at the
-	 * front and every scan stays short.
-	 */
+	/** Sets a session's cursor records; it moves between idle and open as they say. */
+	setRecords(id: string, session: Session, records: CursorRecord[]): void {
+		session.records = records;
+		this.#idle.delete(id);
+		this.#open.delete(id);
+		this.#place(id, session);
+	}
+
+	/** Forgets idle sessions past their TTL, oldest first (an open session is active by definition). */
 	expire(): void {
 		const cutoff = this.now() - this.ttlMs;
-		for (const [id, session] of this.#sessions) {
+		for (const [id, session] of this.#idle) {
 			if (session.lastActive >= cutoff) break;
-			if (isOpen(session)) this.#refresh(id, session);
-			else this.#forget(id, session);
+			this.#forget(id, session);
 		}
 	}
 
 	/** Drops what aged out of every session's own log. */
 	pruneLogs(): void {
-		for (const session of this.#sessions.values()) {
-			if (session.log) this.retained.prune(session.log);
+		for (const sessions of [this.#idle, this.#open]) {
+			for (const session of sessions.values()) {
+				if (session.log) this.retained.prune(session.log);
+			}
 		}
 	}
 
@@ -82,8 +90,14 @@ export class Sessions {
 	}
 
 	clear(): void {
-		this.#sessions.clear();
+		this.#idle.clear();
+		this.#open.clear();
 		this.#forgottenUpTo.clear();
+	}
+
+	/** Puts a session at the recent end of its map (it is in neither). */
+	#place(id: string, session: Session): void {
+		(isOpen(session) ? this.#open : this.#idle).set(id, session);
 	}
 
 	#forget(id: string, session: Session): void {
@@ -95,27 +109,16 @@ export class Sessions {
 				this.#forgottenFloor = Math.max(this.#forgottenFloor, seq);
 			}
 		}
-		this.#sessions.delete(id);
+		this.#idle.delete(id);
 	}
 
-	/** Moves a session to the most-recently-active end of the map. */
-	#refresh(id: string, session: Session): void {
-		this.#sessions.delete(id);
-		session.lastActive = this.now();
-		this.#sessions.set(id, session);
-	}
-
-	/** Makes room for one more session by forgetting the longest-idle one that is not open. */
+	/**
+	 * Makes room for one more session by forgetting the longest-idle one, in O(1). When every
+	 * session is open there is none to forget: the cap yields to live sessions.
+	 */
 	#evictForRoom(): void {
-		let left = this.#sessions.size; // each open session is moved to the end once at most
-		for (const [id, session] of this.#sessions) {
-			if (left-- <= 0) return;
-			if (!isOpen(session)) {
-				this.#forget(id, session);
-				return;
-			}
-			this.#refresh(id, session);
-		}
+		const idlest = this.#idle.entries().next();
+		if (!idlest.done) this.#forget(...idlest.value);
 	}
 }
 
