@@ -6,17 +6,15 @@
 // plugin resolves: a bare import of it breaks the plain-node servers that import the packed dist
 // (bench/servers), and resolves in an app only when Vite bundles this package. `hub.handle` runs
 // around every request anyway, so it opens the scope itself, on any Kit 2.
-//
-// `node:async_hooks` is loaded as Kit loads it (a dynamic import with a catch), so a runtime
-// without it (an in-browser container) still runs the hub; there `sessionOf()` needs the event.
 
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestEvent } from '@sveltejs/kit';
+import { asyncHooks } from '../async-hooks.js';
 import { SSEHubError } from '../errors.js';
 
-const storage: Promise<AsyncLocalStorage<RequestEvent> | null> = import('node:async_hooks').then(
-	(hooks) => new hooks.AsyncLocalStorage<RequestEvent>(),
-	() => null,
+// Without `node:async_hooks` (see ../async-hooks.ts), `sessionOf()` needs the event.
+const storage: Promise<AsyncLocalStorage<RequestEvent> | null> = asyncHooks.then(
+	(hooks) => hooks && new hooks.AsyncLocalStorage<RequestEvent>(),
 );
 /** `undefined` while the import is under way (no request is in a scope yet), `null` if it failed. */
 let loaded: AsyncLocalStorage<RequestEvent> | null | undefined;

@@ -1,6 +1,7 @@
 // A response body as a queue of byte chunks: read directly through `getReader()` (what
 // SvelteKit's Node adapter does with every body), or through the Web Streams machinery by any
 // other consumer (another runtime, `pipeTo`, `tee`).
+import { loadedAsyncHooks } from '../async-hooks.js';
 import { concatBytes } from '../wire/index.js';
 
 /** What the owner of a body hears back. */
@@ -51,7 +52,9 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		this.#hooks = hooks;
 		// A plain stream given the prototype below, not a subclass instance: the same methods, and
 		// less memory per stream (in Node, a subclass instance gets hidden classes of its own).
-		const stream = new ReadableStream<Uint8Array>(this, NO_QUEUE);
+		const stream = outsideRequests
+			? outsideRequests(() => new ReadableStream<Uint8Array>(this, NO_QUEUE))
+			: new ReadableStream<Uint8Array>(this, NO_QUEUE);
 		Object.setPrototypeOf(stream, BodyStream.prototype);
 		queues.set(stream, this);
 		this.stream = stream;
@@ -204,6 +207,20 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 	}
 }
 
+/**
+ * Runs a function in the async context of the first body reader. A `ReadableStream` keeps the
+ * async context it was made in for as long as it is open (in the promise of its own closing), and
+ * a request's context holds every AsyncLocalStorage store of it: SvelteKit's, with the whole
+ * `RequestEvent`, and `hub.handle`'s. That was about 5 KiB per idle stream through a built app.
+ * SvelteKit's Node adapter reads a body after the handler has returned, outside the request's
+ * stores, so the bodies made after the first read are made in that context instead.
+ */
+let outsideRequests: (<R>(fn: () => R) => R) | undefined;
+
+function rememberReaderContext(): void {
+	outsideRequests ??= loadedAsyncHooks()?.AsyncLocalStorage.snapshot?.();
+}
+
 /** Each stream's queue, looked up rather than stored on the stream (for the same reason). */
 const queues = new WeakMap<ReadableStream<Uint8Array>, BodyQueue>();
 
@@ -218,6 +235,7 @@ class BodyStream extends ReadableStream<Uint8Array> {
 	override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array> {
 		const queue = queues.get(this);
 		if (options?.mode !== undefined || !queue) return super.getReader(options);
+		rememberReaderContext();
 		// Taken from the stream too, so the stream counts as locked and refuses a second reader.
 		return new DirectReader(queue, super.getReader());
 	}
