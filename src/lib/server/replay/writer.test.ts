@@ -6,11 +6,10 @@ import { record } from '../../testing/records.js';
 import { KiB, open, settle } from '../../testing/sse-body.js';
 import { type HistoryStore, memoryHistory, type StoredEvent } from '../history/index.js';
 import type { SSEConnection, SSEConnectionOptions } from '../transport/index.js';
-import { encodeControl, encodePosition, encodeStored, joinFrames } from '../wire/index.js';
+import { encodeControl, encodePosition, frame, joinFrames } from '../wire/index.js';
 import { planReplay } from './plan.js';
 import { type ReplayTarget, ReplayWriter } from './writer.js';
 
-const decoder = new TextDecoder();
 const stores: HistoryStore[] = [];
 
 afterEach(async () => {
@@ -85,7 +84,7 @@ describe('ReplayWriter.writeStart', () => {
 			[
 				'retry: 3000\n\n',
 				encodePosition(first?.id as string),
-				...missed.map((event) => decoder.decode(encodeStored(event))),
+				...missed.map((event) => frame(event.topic, event.data, event.id)),
 				encodePosition(last.id),
 				encodeControl('sse:ready', { replayed: 2, lastEventId: last.id }),
 			].join(''),

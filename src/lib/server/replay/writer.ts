@@ -1,7 +1,7 @@
 // Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
 import type { HistoryStore, StoredEvent, TopicCursor } from '../history/index.js';
 import type { SSEConnection } from '../transport/index.js';
-import { encodeControl, encodePosition, encodeStored, formatEventId } from '../wire/index.js';
+import { encodeControl, encodePosition, formatEventId, frameLength } from '../wire/index.js';
 import { replayMissedMessages } from './missed.js';
 import type { ReplayPlan, SSEGapReason } from './plan.js';
 
@@ -17,20 +17,23 @@ export interface ReplayTarget {
 	goLive(): void;
 }
 
-/** Bytes of frames per replay write: well under the stream's high-water mark, so pacing holds. */
-const SLICE_BYTES = 16 * 1024;
+/**
+ * Frames per replay write, in `frameLength` units (bytes for ASCII, up to three times as many
+ * otherwise): well under the stream's high-water mark either way, so pacing holds.
+ */
+const SLICE_LENGTH = 16 * 1024;
 
-/** Cuts a page into runs of about `SLICE_BYTES` of frames. */
+/** Cuts a page into runs of about `SLICE_LENGTH` of frames. */
 function* slices(events: readonly StoredEvent[]): Generator<StoredEvent[]> {
 	let slice: StoredEvent[] = [];
-	let bytes = 0;
+	let length = 0;
 	for (const event of events) {
 		slice.push(event);
-		bytes += encodeStored(event).length;
-		if (bytes >= SLICE_BYTES) {
+		length += frameLength(event);
+		if (length >= SLICE_LENGTH) {
 			yield slice;
 			slice = [];
-			bytes = 0;
+			length = 0;
 		}
 	}
 	if (slice.length > 0) yield slice;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../history/index.js';
-import { joinFrames } from './frames.js';
+import { frameLength, joinFrames } from './frames.js';
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -36,11 +36,29 @@ describe('joinFrames', () => {
 		expect(joinFrames([a[0], a[2]] as StoredEvent[])).not.toBe(run);
 	});
 
+	it('shares the frame of one event too, since a stored event keeps none of its own', () => {
+		const [event] = events('e5', 1, 1) as [StoredEvent];
+		const single = joinFrames([event]);
+		expect(decode(single)).toBe('id: e5-1\nevent: logs\ndata: {"n":1}\n\n');
+		expect(joinFrames([{ ...event }])).toBe(single);
+	});
+
 	it('keeps a bounded number of runs: an old one is joined again, not kept forever', () => {
 		const first = joinFrames(events('e4', 1, 2));
 		for (let i = 0; i < 100; i++) joinFrames(events('e4', 10 + i * 2, 2));
 		const again = joinFrames(events('e4', 1, 2));
 		expect(again).not.toBe(first);
 		expect(again).toEqual(first);
+	});
+});
+
+describe('frameLength', () => {
+	it('is the byte length of an ASCII frame, and at least a third of any other', () => {
+		const ascii = events('e6', 7, 1)[0] as StoredEvent;
+		expect(frameLength(ascii)).toBe(joinFrames([ascii]).length);
+		const wide = { ...ascii, id: 'e6-8', data: JSON.stringify('日本語 🎉') };
+		const bytes = joinFrames([wide]).length;
+		expect(frameLength(wide)).toBeLessThan(bytes);
+		expect(frameLength(wide) * 3).toBeGreaterThanOrEqual(bytes);
 	});
 });

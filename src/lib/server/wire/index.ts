@@ -17,4 +17,4 @@ export {
 	serializeData,
 	topicNameProblem,
 } from './fields.js';
-export { encodeStored, type FramedEvent, joinFrames } from './frames.js';
+export { type FramedEvent, frameLength, joinFrames } from './frames.js';
