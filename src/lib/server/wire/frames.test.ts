@@ -36,6 +36,17 @@ describe('joinFrames', () => {
 		expect(joinFrames([a[0], a[2]] as StoredEvent[])).not.toBe(run);
 	});
 
+	it('never gives one event the frame of another that has its id (another hub, another store)', () => {
+		const [mine] = events('e7', 1, 1) as [StoredEvent];
+		const theirs = { ...mine, data: JSON.stringify({ n: 'other' }) };
+		expect(decode(joinFrames([mine]))).toContain('data: {"n":1}');
+		expect(decode(joinFrames([theirs]))).toContain('data: {"n":"other"}');
+		const pair = events('e7', 2, 2);
+		expect(decode(joinFrames(pair))).toContain('event: logs');
+		const elsewhere = pair.map((event) => ({ ...event, topic: 'audit' }));
+		expect(decode(joinFrames(elsewhere))).not.toContain('event: logs');
+	});
+
 	it('shares the frame of one event too, since a stored event keeps none of its own', () => {
 		const [event] = events('e5', 1, 1) as [StoredEvent];
 		const single = joinFrames([event]);

@@ -38,17 +38,26 @@ const runs: Array<Run | undefined> = new Array(32);
 let nextSlot = 0;
 const MAX_RUN_BYTES = 128 * 1024;
 
-/** A run of the same events, compared by id (`<epoch>-<seq>`: unique across restarts too). */
+/**
+ * Whether two events make the same frame. Ids alone would do for the stores here (`<epoch>-<seq>`
+ * is unique across restarts), but the cache is shared by every hub of the process, whatever store
+ * it has: the topic and data are compared too, mostly as the same strings, so cheaply.
+ */
+function sameFrame(a: FramedEvent | undefined, b: FramedEvent): boolean {
+	return a !== undefined && a.id === b.id && a.topic === b.topic && a.data === b.data;
+}
+
+/** A run of the same events, or `undefined`. */
 function findRun(events: readonly FramedEvent[]): Uint8Array | undefined {
 	const { length } = events;
-	const firstId = (events[0] as FramedEvent).id;
-	const lastId = (events[length - 1] as FramedEvent).id;
+	const first = events[0] as FramedEvent;
+	const last = events[length - 1] as FramedEvent;
 	for (const run of runs) {
-		if (!run || run.events.length !== length || run.events[0]?.id !== firstId) continue;
-		if (run.events[length - 1]?.id !== lastId) continue;
+		if (!run || run.events.length !== length || !sameFrame(run.events[0], first)) continue;
+		if (!sameFrame(run.events[length - 1], last)) continue;
 		let same = true;
 		for (let i = 1; i < length - 1 && same; i++) {
-			same = run.events[i]?.id === (events[i] as FramedEvent).id;
+			same = sameFrame(run.events[i], events[i] as FramedEvent);
 		}
 		if (same) return run.chunk;
 	}
