@@ -7,7 +7,15 @@
  * · --profile <dir> (each server writes a V8 CPU profile there, for `--cpu-prof` analysis)
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	rmSync,
+	symlinkSync,
+	unlinkSync,
+	writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +106,13 @@ function packageLibrary() {
 			stdio: ['ignore', 'ignore', 'inherit'],
 		},
 	);
-	process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+	// The package imports its peers (svelte, @sveltejs/kit): they resolve from the project's own.
+	const modules = path.join(out, 'node_modules');
+	symlinkSync(path.join(root, 'node_modules'), modules, 'dir');
+	process.on('exit', () => {
+		unlinkSync(modules); // the link, before the directory: never what it points to
+		rmSync(out, { recursive: true, force: true });
+	});
 	return out;
 }
 
