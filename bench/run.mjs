@@ -98,6 +98,12 @@ function track(child) {
 /** Builds src/lib with svelte-package into a temporary directory: always current, never dist/. */
 function packageLibrary() {
 	const out = mkdtempSync(path.join(os.tmpdir(), 'svelte-sse-kit-bench-'));
+	// tsconfig.json extends .svelte-kit's: without it (a fresh checkout) TypeScript falls back to
+	// ES5, whose spread of a Set is empty, and every stream request is refused.
+	execFileSync(path.join(root, 'node_modules/.bin/svelte-kit'), ['sync'], {
+		cwd: root,
+		stdio: ['ignore', 'ignore', 'inherit'],
+	});
 	execFileSync(
 		path.join(root, 'node_modules/.bin/svelte-package'),
 		['-i', 'src/lib', '-o', out, '-t', 'false'],
