@@ -1,5 +1,5 @@
 // Planning a stream's replay: where the client stands, what each topic owes it, and any gap.
-import type { HistoryStore, TopicCursor } from '../history/index.js';
+import { type HistoryStore, syncReadsOf, type TopicCursor } from '../history/index.js';
 import { parseEventId } from '../wire/index.js';
 import { analyzeTopicSafety } from './topic-safety.js';
 
@@ -117,7 +117,11 @@ function positionOf(
  */
 export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 	const { store, session, client, topics, newTopicHistory = 'all', initialHistory } = input;
-	const [epoch, head] = await Promise.all([store.epoch(), store.head()]);
+	// A store in this process answers at once: no tick to wait per read.
+	const sync = syncReadsOf(store);
+	const [epoch, head] = sync
+		? [sync.epoch(), sync.head()]
+		: await Promise.all([store.epoch(), store.head()]);
 	const { seq, gap } = positionOf(input, epoch, head);
 	// A client with no position gets the first-connection history; one whose position cannot be
 	// trusted (a gap) had the topics, so it gets what a topic new to it would.
@@ -133,7 +137,7 @@ export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 	if (gap) return fresh(gap);
 	// Records are read only when they can matter: a resume, or a client that names itself.
 	if (seq === null && client === undefined) return fresh(null);
-	const records = (await store.cursorRecords(session)) ?? [];
+	const records = (sync ? sync.cursorRecords(session) : await store.cursorRecords(session)) ?? [];
 	let position = seq;
 	if (position === null) {
 		// No id although its streams stated their position: none of them reached the client

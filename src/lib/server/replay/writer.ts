@@ -1,8 +1,13 @@
 // Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
-import type { HistoryStore, StoredEvent, TopicCursor } from '../history/index.js';
+import {
+	type HistoryStore,
+	type StoredEvent,
+	syncReadsOf,
+	type TopicCursor,
+} from '../history/index.js';
 import type { SSEConnection } from '../transport/index.js';
 import { encodeControl, encodePosition, encodeStored, formatEventId } from '../wire/index.js';
-import { replayMissedMessages } from './missed.js';
+import { cursorsAfter, DEFAULT_PAGE_SIZE } from './missed.js';
 import type { ReplayPlan, SSEGapReason } from './plan.js';
 
 /** The open stream a replay is written into (the hub's `HubStream`). */
@@ -20,20 +25,13 @@ export interface ReplayTarget {
 /** Bytes of frames per replay write: well under the stream's high-water mark, so pacing holds. */
 const SLICE_BYTES = 16 * 1024;
 
-/** Cuts a page into runs of about `SLICE_BYTES` of frames. */
-function* slices(events: readonly StoredEvent[]): Generator<StoredEvent[]> {
-	let slice: StoredEvent[] = [];
-	let bytes = 0;
-	for (const event of events) {
-		slice.push(event);
-		bytes += encodeStored(event).length;
-		if (bytes >= SLICE_BYTES) {
-			yield slice;
-			slice = [];
-			bytes = 0;
-		}
+/** Where the slice of `events` from `start` ends: about `SLICE_BYTES` of frames. */
+function sliceEnd(events: readonly StoredEvent[], start: number): number {
+	let end = start;
+	for (let bytes = 0; end < events.length && bytes < SLICE_BYTES; end++) {
+		bytes += encodeStored(events[end] as StoredEvent).length;
 	}
-	if (slice.length > 0) yield slice;
+	return end;
 }
 
 /** How a new stream's replay went, once written. */
@@ -69,29 +67,34 @@ export class ReplayWriter {
 	}
 
 	async #writeHistory(stream: ReplayTarget, cursors: TopicCursor[]): Promise<ReplayOutcome | null> {
-		const { connection } = stream;
+		const { connection, session } = stream;
+		// A store in this process answers at once: a short replay is written with no tick to wait.
+		const sync = syncReadsOf(this.#store);
+		const limit = this.#pageSize ?? DEFAULT_PAGE_SIZE;
 		let sent = 0;
-		let first = true;
 		let gap: SSEGapReason | null = null;
-		for await (const page of replayMissedMessages({
-			store: this.#store,
-			session: stream.session,
-			cursors,
-			pageSize: this.#pageSize,
-		})) {
+		let query: TopicCursor[] | null = cursors.length > 0 ? cursors : null;
+		for (let first = true; query; first = false) {
+			const read = { session, cursors: query, limit };
+			const page = sync ? sync.read(read) : await this.#store.read(read);
 			if (connection.closed) return null;
 			if (first && page.expired.length > 0) {
 				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
 				gap = 'expired';
 				this.#onGap?.(gap);
 			}
-			first = false;
-			for (const slice of slices(page.events)) {
+			const { events } = page;
+			for (let start = 0; start < events.length; ) {
+				const end = sliceEnd(events, start);
 				// At the client's pace: a replay larger than the buffer limit must not trip it.
 				if (!connection.hasRoom) await connection.ready();
 				if (connection.closed) return null;
-				sent += stream.sendAll(slice);
+				sent += stream.sendAll(
+					start === 0 && end === events.length ? events : events.slice(start, end),
+				);
+				start = end;
 			}
+			query = cursorsAfter(query, page, limit);
 		}
 		return connection.closed ? null : { replayed: sent, gap };
 	}
