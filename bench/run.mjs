@@ -213,8 +213,9 @@ const gitHead = (() => {
 say(
 	`Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), commit ${gitHead}`,
 );
-say('packaging src/lib with svelte-package');
-const pkg = packageLibrary();
+// BENCH_PKG names a package built already (another commit's, to compare two in turn).
+const pkg = process.env.BENCH_PKG ?? packageLibrary();
+say(process.env.BENCH_PKG ? `library from ${pkg}` : 'packaged src/lib with svelte-package');
 
 const run = {
 	date: new Date().toISOString(),
