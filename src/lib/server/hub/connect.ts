@@ -98,9 +98,9 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			newTopicHistory: options.newTopicHistory,
 			initialHistory: options.initialHistory,
 			// Only topics the stream may carry (`authorize` may have narrowed them).
-			history: lists.history.filter((topic) => topics.includes(topic)),
-			first: lists.first.filter((topic) => topics.includes(topic)),
-			had: lists.had.filter((topic) => topics.includes(topic)),
+			history: allowedOf(lists.history, topics, requested),
+			first: allowedOf(lists.first, topics, requested),
+			had: allowedOf(lists.had, topics, requested),
 		});
 		span?.planned(topics.length, lastEventId !== null, plan);
 		if (parts.isClosed()) throw shuttingDown();
@@ -128,6 +128,13 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			{ cause },
 		);
 	}
+}
+
+/** The topics of `listed` the stream carries: all of them unless `authorize` narrowed `requested`. */
+function allowedOf(listed: string[], topics: string[], requested: string[]): string[] {
+	return listed.length === 0 || topics === requested
+		? listed
+		: listed.filter((topic) => topics.includes(topic));
 }
 
 /**

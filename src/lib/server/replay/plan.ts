@@ -87,6 +87,8 @@ export interface PlanReplayInput {
 	had?: readonly string[];
 }
 
+const NONE: readonly string[] = [];
+
 /** A topic's cursor: what came after `position`, and for a new topic its history too. */
 function cursorOf(topic: string, position: number, history: NewTopicHistory | null): TopicCursor {
 	if (history === null || history === 'none' || history === 0) return { topic, after: position };
@@ -147,19 +149,19 @@ export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 		position = Math.min(...starts);
 	}
 	const safety = analyzeTopicSafety(records, position, topics, client);
-	const asked = new Set(input.history ?? []);
-	const first = new Set(input.first ?? []);
-	const stated = new Set(input.had ?? []);
+	const asked = input.history ?? NONE;
+	const first = input.first ?? NONE;
+	const stated = input.had ?? NONE;
 	const cursors: TopicCursor[] = [];
 	const added: string[] = [];
 	for (const topic of topics) {
 		// `?history=` first: when unsure, replay. A topic the hub is unsure of gets `newTopicHistory`
 		// even if `?first=` names it, since the stream's client may have had it.
 		let history: NewTopicHistory | null = null;
-		if (asked.has(topic)) history = newTopicHistory;
-		else if (stated.has(topic)) history = null;
+		if (asked.includes(topic)) history = newTopicHistory;
+		else if (stated.includes(topic)) history = null;
 		else if (!safety.had.includes(topic)) history = newTopicHistory;
-		else if (first.has(topic)) history = initialHistoryOf(initialHistory, topic);
+		else if (first.includes(topic)) history = initialHistoryOf(initialHistory, topic);
 		if (history !== null) added.push(topic);
 		cursors.push(cursorOf(topic, position, history));
 	}
