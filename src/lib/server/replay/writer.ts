@@ -42,8 +42,29 @@ export interface ReplayOutcome {
 	gap: SSEGapReason | null;
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * The bytes of the last text made under a key: the streams a reconnect storm brings back to one
+ * position open and end their replay with the same lines, encoded once.
+ */
+class LastEncoded {
+	#key: string | undefined;
+	#bytes = new Uint8Array(0);
+
+	of(key: string, text: () => string): Uint8Array {
+		if (key !== this.#key) {
+			this.#bytes = encoder.encode(text());
+			this.#key = key;
+		}
+		return this.#bytes;
+	}
+}
+
 export class ReplayWriter {
 	readonly #store: HistoryStore;
+	readonly #opening = new LastEncoded();
+	readonly #ready = new LastEncoded();
 	readonly #pageSize: number | undefined;
 	readonly #onGap: ((reason: SSEGapReason) => void) | undefined;
 
@@ -107,7 +128,7 @@ export class ReplayWriter {
 		const { connection } = stream;
 		const start = formatEventId(plan.epoch, plan.position);
 		// [spec] An `id:` without data sets the browser's last event id and dispatches nothing.
-		connection.write(encodePosition(start));
+		connection.write(this.#opening.of(start, () => encodePosition(start)));
 		if (plan.gap) {
 			connection.write(encodeControl('sse:gap', plan.gap));
 			this.#onGap?.(plan.gap.reason);
@@ -120,8 +141,11 @@ export class ReplayWriter {
 		stream.lastSeq = Math.max(stream.lastSeq, plan.position);
 		const lastEventId = formatEventId(plan.epoch, stream.lastSeq);
 		// A new topic's history can end below the position: the browser's id must not stay there.
-		const restate = replayed > 0 ? encodePosition(lastEventId) : '';
-		connection.write(`${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`);
+		const ready = this.#ready.of(`${replayed} ${lastEventId}`, () => {
+			const restate = replayed > 0 ? encodePosition(lastEventId) : '';
+			return `${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`;
+		});
+		connection.write(ready);
 		stream.goLive();
 		return { replayed, gap: plan.gap?.reason ?? written.gap };
 	}
