@@ -319,11 +319,14 @@ async function phaseConnect(conns) {
 	const live = n - opened.failed;
 	const counted = await serverCounts(live, 30_000);
 	const connectMs = now() - start;
+	const connected = await stats();
 	log(`${n} connected in ${round(connectMs / 1000, 2)} s (${opened.failed} failed)`);
 	await sleep(500);
 	const after = await stats('?gc');
 	return {
 		connectMs: round(connectMs),
+		// The server's CPU time for it: steadier than wall time on a machine shared with others.
+		serverCpuMs: round(connected.cpuMs - before.cpuMs),
 		counted,
 		failed: opened.failed,
 		firstError: opened.firstError,
@@ -491,6 +494,7 @@ async function phaseStorm(conns, { back }) {
 		back,
 		reconnectMs: round(opened.ms),
 		catchUpMs: round(ms),
+		serverCpuMs: round(after.cpuMs - before.cpuMs),
 		caughtUp,
 		failed: opened.failed,
 		firstError: opened.firstError,

@@ -7,7 +7,15 @@
  * · --profile <dir> (each server writes a V8 CPU profile there, for `--cpu-prof` analysis)
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	rmSync,
+	symlinkSync,
+	unlinkSync,
+	writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +98,12 @@ function track(child) {
 /** Builds src/lib with svelte-package into a temporary directory: always current, never dist/. */
 function packageLibrary() {
 	const out = mkdtempSync(path.join(os.tmpdir(), 'svelte-sse-kit-bench-'));
+	// tsconfig.json extends .svelte-kit's: without it (a fresh checkout) TypeScript falls back to
+	// ES5, whose spread of a Set is empty, and every stream request is refused.
+	execFileSync(path.join(root, 'node_modules/.bin/svelte-kit'), ['sync'], {
+		cwd: root,
+		stdio: ['ignore', 'ignore', 'inherit'],
+	});
 	execFileSync(
 		path.join(root, 'node_modules/.bin/svelte-package'),
 		['-i', 'src/lib', '-o', out, '-t', 'false'],
@@ -98,7 +112,13 @@ function packageLibrary() {
 			stdio: ['ignore', 'ignore', 'inherit'],
 		},
 	);
-	process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+	// The package imports its peers (svelte, @sveltejs/kit): they resolve from the project's own.
+	const modules = path.join(out, 'node_modules');
+	symlinkSync(path.join(root, 'node_modules'), modules, 'dir');
+	process.on('exit', () => {
+		unlinkSync(modules); // the link, before the directory: never what it points to
+		rmSync(out, { recursive: true, force: true });
+	});
 	return out;
 }
 
@@ -193,8 +213,9 @@ const gitHead = (() => {
 say(
 	`Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), commit ${gitHead}`,
 );
-say('packaging src/lib with svelte-package');
-const pkg = packageLibrary();
+// BENCH_PKG names a package built already (another commit's, to compare two in turn).
+const pkg = process.env.BENCH_PKG ?? packageLibrary();
+say(process.env.BENCH_PKG ? `library from ${pkg}` : 'packaged src/lib with svelte-package');
 
 const run = {
 	date: new Date().toISOString(),

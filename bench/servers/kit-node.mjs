@@ -30,7 +30,7 @@ function requestCookies(request, setCookies) {
 }
 
 /** A RequestEvent with what a `+server.ts` GET handler touches. */
-function requestEvent(request, setCookies, clientAddress) {
+function requestEvent(request, setCookies, socket) {
 	return {
 		request,
 		url: new URL(request.url),
@@ -41,7 +41,8 @@ function requestEvent(request, setCookies, clientAddress) {
 		platform: undefined,
 		isDataRequest: false,
 		isSubRequest: false,
-		getClientAddress: () => clientAddress,
+		// Read when asked, as adapter-node does: the peer's address costs a system call.
+		getClientAddress: () => socket.remoteAddress,
 		setHeaders: () => {},
 		fetch,
 	};
@@ -52,14 +53,9 @@ export function kitHandler(handler) {
 	return async (req, res) => {
 		const request = await getRequest({ request: req, base: `http://${req.headers.host}` });
 		const setCookies = [];
-		const response = await handler(requestEvent(request, setCookies, req.socket.remoteAddress));
-		if (setCookies.length > 0) {
-			// Kit appends cookies set through `event.cookies` to the response the same way.
-			const headers = new Headers(response.headers);
-			for (const cookie of setCookies) headers.append('set-cookie', cookie);
-			await setResponse(res, new Response(response.body, { status: response.status, headers }));
-		} else {
-			await setResponse(res, response);
-		}
+		const response = await handler(requestEvent(request, setCookies, req.socket));
+		// Kit appends cookies set through `event.cookies` to the response's own headers.
+		for (const cookie of setCookies) response.headers.append('set-cookie', cookie);
+		await setResponse(res, response);
 	};
 }

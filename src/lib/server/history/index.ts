@@ -24,3 +24,4 @@ export type {
 	TopicCursor,
 } from './store.js';
 export { currentStore, MAX_ENDED_RECORDS } from './store.js';
+export { type SyncReads, syncReadsOf } from './sync-reads.js';

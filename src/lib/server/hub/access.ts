@@ -15,11 +15,19 @@ export async function sessionOf<Topics extends TopicMapOf<Topics>>(
 	return session || null;
 }
 
-export async function resolveSession<Topics extends TopicMapOf<Topics>>(
+/**
+ * The request's session, or the 401 refusal. The default one (a cookie) is read at once; an
+ * app's `session` hook is awaited.
+ */
+export function resolveSession<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	event: RequestEvent,
-): Promise<string> {
-	const session = await sessionOf(options, event);
+): string | Promise<string> {
+	if (options.session) return sessionOf(options, event).then(required);
+	return required(cookieSession(event.cookies, event.url, options.cookie));
+}
+
+function required(session: string | null): string {
 	if (!session) {
 		throw new SSEHubError('unauthorized', 401, 'No session: sign in before subscribing to events.');
 	}

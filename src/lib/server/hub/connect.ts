@@ -3,7 +3,7 @@
 // (its replay, then live events), and, once it ends, taken out of the OpenStreams.
 import type { RequestEvent } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
-import type { HistoryStore } from '../history/index.js';
+import { type HistoryStore, syncReadsOf } from '../history/index.js';
 import { planReplay, type ReplayPlan, type ReplayWriter } from '../replay/index.js';
 import type { CloseReason, SSEConnection } from '../transport/index.js';
 import { produceSSE, sseHeaders, type TopicMapOf } from '../transport/index.js';
@@ -74,8 +74,12 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	const requested = parseTopics(event.url, settings.declared, settings.maxTopics);
 	const lists = streamListsOf(event.request, event.url, requested);
 	const client = clientOf(event.url);
-	const session = await resolveSession(options, event);
-	const topics = await authorizeTopics(options, event, session, requested);
+	// The default session (a cookie) and no `authorize`: nothing to wait for.
+	const found = resolveSession(options, event);
+	const session = typeof found === 'string' ? found : await found;
+	const topics = options.authorize
+		? await authorizeTopics(options, event, session, requested)
+		: requested;
 	checkConnectionLimit(streams, session, settings.maxConnectionsPerSession);
 	// HEAD (SvelteKit hands it to the GET handler): would this stream be accepted? The same checks
 	// and answers, no stream. SSEClient asks it after a failure, because a browser's EventSource
@@ -83,7 +87,7 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	if (event.request.method === 'HEAD') return new Response(null, { headers: sseHeaders() });
 	streams.reserve(session);
 	try {
-		await parts.feed.untilListening();
+		if (!parts.feed.listening) await parts.feed.untilListening();
 		const lastEventId = resumePosition(event.request, event.url);
 		const plan = await planReplay({
 			store,
@@ -94,13 +98,24 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			newTopicHistory: options.newTopicHistory,
 			initialHistory: options.initialHistory,
 			// Only topics the stream may carry (`authorize` may have narrowed them).
-			history: lists.history.filter((topic) => topics.includes(topic)),
-			first: lists.first.filter((topic) => topics.includes(topic)),
-			had: lists.had.filter((topic) => topics.includes(topic)),
+			history: allowedOf(lists.history, topics, requested),
+			first: allowedOf(lists.first, topics, requested),
+			had: allowedOf(lists.had, topics, requested),
 		});
 		span?.planned(topics.length, lastEventId !== null, plan);
 		if (parts.isClosed()) throw shuttingDown();
-		const registration = await register(parts, session, topics, client, plan);
+		const registration = registrationOf(client, plan);
+		const record = cursorRecordOf(registration, topics, null);
+		// Before the stream exists, so that topic safety sees it from its first byte.
+		const sync = syncReadsOf(store);
+		if (sync) sync.setCursorRecord(session, record);
+		else await store.setCursorRecord(session, record);
+		if (parts.isClosed()) {
+			// Closed while the record was written: no stream may outlive the hub.
+			const ended = cursorRecordOf(registration, topics, plan.position);
+			store.setCursorRecord(session, ended).catch(settings.onError);
+			throw shuttingDown();
+		}
 		return openStream(parts, session, topics, plan, event.request.signal, registration, span);
 	} catch (cause) {
 		streams.release(session);
@@ -113,6 +128,13 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			{ cause },
 		);
 	}
+}
+
+/** The topics of `listed` the stream carries: all of them unless `authorize` narrowed `requested`. */
+function allowedOf(listed: string[], topics: string[], requested: string[]): string[] {
+	return listed.length === 0 || topics === requested
+		? listed
+		: listed.filter((topic) => topics.includes(topic));
 }
 
 /**
@@ -130,29 +152,15 @@ function checkConnectionLimit(streams: OpenStreams, session: string, limit: numb
 	}
 }
 
-/** Writes the new stream's open cursor record, so that topic safety sees it from its first byte. */
-async function register<Topics extends TopicMapOf<Topics>>(
-	{ store, settings, isClosed }: ConnectParts<Topics>,
-	session: string,
-	topics: readonly string[],
-	client: string | undefined,
-	plan: ReplayPlan,
-): Promise<Registration> {
-	const registration: Registration = {
+/** What the new stream's cursor record says, and the epoch its positions count in. */
+function registrationOf(client: string | undefined, plan: ReplayPlan): Registration {
+	return {
 		connection: randomId(),
 		client,
 		epoch: plan.epoch,
 		added: plan.added,
 		position: plan.position,
 	};
-	await store.setCursorRecord(session, cursorRecordOf(registration, topics, null));
-	if (isClosed()) {
-		// Closed while the record was written: no stream may outlive the hub.
-		const ended = cursorRecordOf(registration, topics, plan.position);
-		store.setCursorRecord(session, ended).catch(settings.onError);
-		throw shuttingDown();
-	}
-	return registration;
 }
 
 function openStream<Topics extends TopicMapOf<Topics>>(

@@ -29,6 +29,8 @@ export class SharedFeed {
 	readonly #options: SharedFeedOptions;
 	#listening: Promise<(() => Promise<void>) | null>;
 	#stopped = false;
+	/** The current attempt to listen has succeeded. */
+	#listened = false;
 	/** From the store's `onDoubt` to its `onResync`. */
 	#inDoubt = false;
 	/** Counts resyncs, so a catch-up can tell that a newer one needs it to read again. */
@@ -58,8 +60,18 @@ export class SharedFeed {
 					onResync: () => this.#resync(),
 				})
 			: Promise.resolve(null);
-		attempt.catch(() => {}); // a connection that waits on it reports the failure
+		attempt.then(
+			() => {
+				if (this.#listening === attempt) this.#listened = true;
+			},
+			() => {}, // a connection that waits on it reports the failure
+		);
 		return attempt;
+	}
+
+	/** Whether the feed listens already, so that a new stream need not wait for it. */
+	get listening(): boolean {
+		return this.#listened;
 	}
 
 	/** Resolves once the feed listens; a failed attempt (Redis down at start) is made again. */

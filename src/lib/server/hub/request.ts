@@ -7,7 +7,7 @@ import { randomId } from './random-id.js';
 
 /** Reads `?topics=a&topics=b` and checks it against the declared topics. */
 export function parseTopics(url: URL, declared: ReadonlySet<string>, maxTopics: number): string[] {
-	const requested = [...new Set(url.searchParams.getAll('topics'))];
+	const requested = distinct(url.searchParams.getAll('topics'));
 	if (requested.length === 0) {
 		throw new SSEHubError('no_topics', 400, 'Name at least one topic: ?topics=a&topics=b.');
 	}
@@ -38,6 +38,11 @@ export function parseTopics(url: URL, declared: ReadonlySet<string>, maxTopics: 
 		);
 	}
 	return requested;
+}
+
+/** `values` without repeats, in order (most requests name one topic: no Set made for it). */
+function distinct(values: string[]): string[] {
+	return values.length < 2 ? values : [...new Set(values)];
 }
 
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -84,7 +89,8 @@ export function streamListsOf(
 	requested: readonly string[],
 ): StreamLists {
 	const listed = (name: keyof StreamLists) => {
-		const asked = [...new Set(url.searchParams.getAll(name))];
+		const asked = distinct(url.searchParams.getAll(name));
+		if (asked.length === 0) return asked; // the usual case
 		const stray = asked.filter((topic) => !requested.includes(topic));
 		if (stray.length > 0) {
 			throw new SSEHubError(

@@ -82,12 +82,20 @@ export class HubStream {
 
 	/** Writes, as one chunk, the events of `events` not sent yet; returns how many. */
 	#sendNew(events: readonly StoredEvent[], fromHistory: boolean): number {
-		const fresh: StoredEvent[] = [];
-		for (const event of events) {
-			if (event.seq > this.lastSeq) {
-				fresh.push(event);
-				this.lastSeq = event.seq;
+		let fresh: readonly StoredEvent[];
+		if (events.length > 0 && (events[0] as StoredEvent).seq > this.lastSeq) {
+			// They come in `seq` order: all of them are new (a replay's usual case), as they are.
+			fresh = events;
+			this.lastSeq = (events.at(-1) as StoredEvent).seq;
+		} else {
+			const newer: StoredEvent[] = [];
+			for (const event of events) {
+				if (event.seq > this.lastSeq) {
+					newer.push(event);
+					this.lastSeq = event.seq;
+				}
 			}
+			fresh = newer;
 		}
 		if (fresh.length > 0 && this.connection.write(joinFrames(fresh))) {
 			this.#counters.delivered += fresh.length;

@@ -98,9 +98,13 @@ export class HubTelemetry {
 		return this.#loading;
 	}
 
-	/** A span for a stream request; none without OpenTelemetry. */
+	/**
+	 * A span for a stream request; none without OpenTelemetry, nor when the span records nothing
+	 * (the API without an SDK, or sampled out): what it would be told goes nowhere.
+	 */
 	streamSpan(): StreamSpan | undefined {
-		return this.#tracer && new StreamSpan(this.#tracer.startSpan(SPAN_STREAM_OPEN));
+		const span = this.#tracer?.startSpan(SPAN_STREAM_OPEN);
+		return span?.isRecording() ? new StreamSpan(span) : undefined;
 	}
 
 	/** The hub closed: its counters leave the metrics. */

@@ -1,5 +1,11 @@
 // The replay layer: what a client missed (topic safety, the plan, the pages) and writing it at the client's pace.
-export { createEmitWithHistory, type ReplayInput, replayMissedMessages } from './missed.js';
+export {
+	createEmitWithHistory,
+	cursorsAfter,
+	DEFAULT_PAGE_SIZE,
+	type ReplayInput,
+	replayMissedMessages,
+} from './missed.js';
 export {
 	DEFAULT_INITIAL_HISTORY,
 	type Gap,

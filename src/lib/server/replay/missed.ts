@@ -7,9 +7,12 @@ export interface ReplayInput {
 	store: HistoryStore;
 	session: string;
 	cursors: readonly TopicCursor[];
-	/** Events read per page. @default 256 */
+	/** Events read per page. @default DEFAULT_PAGE_SIZE */
 	pageSize?: number;
 }
+
+/** Events read per page of a replay. */
+export const DEFAULT_PAGE_SIZE = 256;
 
 /**
  * Reads the events a client missed, page by page, so a caller can write each page at the pace
@@ -20,23 +23,31 @@ export async function* replayMissedMessages({
 	store,
 	session,
 	cursors,
-	pageSize = 256,
+	pageSize = DEFAULT_PAGE_SIZE,
 }: ReplayInput): AsyncGenerator<ReadResult> {
-	let current = [...cursors];
-	if (current.length === 0) return;
-	for (;;) {
-		const page = await store.read({ session, cursors: current, limit: pageSize });
+	let current: readonly TopicCursor[] | null = cursors.length > 0 ? cursors : null;
+	while (current) {
+		const page = await store.read({ session, cursors: [...current], limit: pageSize });
 		yield page;
-		const last = page.events.at(-1);
-		if (!last || page.events.length < pageSize) return;
-		// Everything up to `last.seq` has been read. A topic the page reached goes on from there; one
-		// it did not reach starts later still (or has nothing below), so it is asked for again as
-		// is: `after: last.seq` would widen a "last N" window to every event after the page.
-		const reached = new Set(page.events.map((event) => event.topic));
-		current = current.map((cursor) =>
-			reached.has(cursor.topic) ? { topic: cursor.topic, after: last.seq } : cursor,
-		);
+		current = cursorsAfter(current, page, pageSize);
 	}
+}
+
+/** The cursors of the page after `page` (read with `cursors`), or `null` when it was the last. */
+export function cursorsAfter(
+	cursors: readonly TopicCursor[],
+	page: ReadResult,
+	pageSize: number,
+): TopicCursor[] | null {
+	const last = page.events.at(-1);
+	if (!last || page.events.length < pageSize) return null;
+	// Everything up to `last.seq` has been read. A topic the page reached goes on from there; one
+	// it did not reach starts later still (or has nothing below), so it is asked for again as
+	// is: `after: last.seq` would widen a "last N" window to every event after the page.
+	const reached = new Set(page.events.map((event) => event.topic));
+	return cursors.map((cursor) =>
+		reached.has(cursor.topic) ? { topic: cursor.topic, after: last.seq } : cursor,
+	);
 }
 
 /**

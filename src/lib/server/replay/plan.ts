@@ -1,5 +1,5 @@
 // Planning a stream's replay: where the client stands, what each topic owes it, and any gap.
-import type { HistoryStore, TopicCursor } from '../history/index.js';
+import { type HistoryStore, syncReadsOf, type TopicCursor } from '../history/index.js';
 import { parseEventId } from '../wire/index.js';
 import { analyzeTopicSafety } from './topic-safety.js';
 
@@ -87,6 +87,8 @@ export interface PlanReplayInput {
 	had?: readonly string[];
 }
 
+const NONE: readonly string[] = [];
+
 /** A topic's cursor: what came after `position`, and for a new topic its history too. */
 function cursorOf(topic: string, position: number, history: NewTopicHistory | null): TopicCursor {
 	if (history === null || history === 'none' || history === 0) return { topic, after: position };
@@ -117,7 +119,11 @@ function positionOf(
  */
 export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 	const { store, session, client, topics, newTopicHistory = 'all', initialHistory } = input;
-	const [epoch, head] = await Promise.all([store.epoch(), store.head()]);
+	// A store in this process answers at once: no tick to wait per read.
+	const sync = syncReadsOf(store);
+	const [epoch, head] = sync
+		? [sync.epoch(), sync.head()]
+		: await Promise.all([store.epoch(), store.head()]);
 	const { seq, gap } = positionOf(input, epoch, head);
 	// A client with no position gets the first-connection history; one whose position cannot be
 	// trusted (a gap) had the topics, so it gets what a topic new to it would.
@@ -133,7 +139,7 @@ export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 	if (gap) return fresh(gap);
 	// Records are read only when they can matter: a resume, or a client that names itself.
 	if (seq === null && client === undefined) return fresh(null);
-	const records = (await store.cursorRecords(session)) ?? [];
+	const records = (sync ? sync.cursorRecords(session) : await store.cursorRecords(session)) ?? [];
 	let position = seq;
 	if (position === null) {
 		// No id although its streams stated their position: none of them reached the client
@@ -143,19 +149,19 @@ export async function planReplay(input: PlanReplayInput): Promise<ReplayPlan> {
 		position = Math.min(...starts);
 	}
 	const safety = analyzeTopicSafety(records, position, topics, client);
-	const asked = new Set(input.history ?? []);
-	const first = new Set(input.first ?? []);
-	const stated = new Set(input.had ?? []);
+	const asked = input.history ?? NONE;
+	const first = input.first ?? NONE;
+	const stated = input.had ?? NONE;
 	const cursors: TopicCursor[] = [];
 	const added: string[] = [];
 	for (const topic of topics) {
 		// `?history=` first: when unsure, replay. A topic the hub is unsure of gets `newTopicHistory`
 		// even if `?first=` names it, since the stream's client may have had it.
 		let history: NewTopicHistory | null = null;
-		if (asked.has(topic)) history = newTopicHistory;
-		else if (stated.has(topic)) history = null;
+		if (asked.includes(topic)) history = newTopicHistory;
+		else if (stated.includes(topic)) history = null;
 		else if (!safety.had.includes(topic)) history = newTopicHistory;
-		else if (first.has(topic)) history = initialHistoryOf(initialHistory, topic);
+		else if (first.includes(topic)) history = initialHistoryOf(initialHistory, topic);
 		if (history !== null) added.push(topic);
 		cursors.push(cursorOf(topic, position, history));
 	}

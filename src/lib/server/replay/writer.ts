@@ -1,8 +1,13 @@
 // Writing history into an open stream at the client's pace: a new stream's replay, a catch-up.
-import type { HistoryStore, StoredEvent, TopicCursor } from '../history/index.js';
+import {
+	type HistoryStore,
+	type StoredEvent,
+	syncReadsOf,
+	type TopicCursor,
+} from '../history/index.js';
 import type { SSEConnection } from '../transport/index.js';
 import { encodeControl, encodePosition, formatEventId, frameLength } from '../wire/index.js';
-import { replayMissedMessages } from './missed.js';
+import { cursorsAfter, DEFAULT_PAGE_SIZE } from './missed.js';
 import type { ReplayPlan, SSEGapReason } from './plan.js';
 
 /** The open stream a replay is written into (the hub's `HubStream`). */
@@ -23,20 +28,13 @@ export interface ReplayTarget {
  */
 const SLICE_LENGTH = 16 * 1024;
 
-/** Cuts a page into runs of about `SLICE_LENGTH` of frames. */
-function* slices(events: readonly StoredEvent[]): Generator<StoredEvent[]> {
-	let slice: StoredEvent[] = [];
-	let length = 0;
-	for (const event of events) {
-		slice.push(event);
-		length += frameLength(event);
-		if (length >= SLICE_LENGTH) {
-			yield slice;
-			slice = [];
-			length = 0;
-		}
+/** Where the slice of `events` from `start` ends: about `SLICE_LENGTH` of frames. */
+function sliceEnd(events: readonly StoredEvent[], start: number): number {
+	let end = start;
+	for (let length = 0; end < events.length && length < SLICE_LENGTH; end++) {
+		length += frameLength(events[end] as StoredEvent);
 	}
-	if (slice.length > 0) yield slice;
+	return end;
 }
 
 /** How a new stream's replay went, once written. */
@@ -47,8 +45,29 @@ export interface ReplayOutcome {
 	gap: SSEGapReason | null;
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * The bytes of the last text made under a key: the streams a reconnect storm brings back to one
+ * position open and end their replay with the same lines, encoded once.
+ */
+class LastEncoded {
+	#key: string | undefined;
+	#bytes = new Uint8Array(0);
+
+	of(key: string, text: () => string): Uint8Array {
+		if (key !== this.#key) {
+			this.#bytes = encoder.encode(text());
+			this.#key = key;
+		}
+		return this.#bytes;
+	}
+}
+
 export class ReplayWriter {
 	readonly #store: HistoryStore;
+	readonly #opening = new LastEncoded();
+	readonly #ready = new LastEncoded();
 	readonly #pageSize: number | undefined;
 	readonly #onGap: ((reason: SSEGapReason) => void) | undefined;
 
@@ -72,29 +91,34 @@ export class ReplayWriter {
 	}
 
 	async #writeHistory(stream: ReplayTarget, cursors: TopicCursor[]): Promise<ReplayOutcome | null> {
-		const { connection } = stream;
+		const { connection, session } = stream;
+		// A store in this process answers at once: a short replay is written with no tick to wait.
+		const sync = syncReadsOf(this.#store);
+		const limit = this.#pageSize ?? DEFAULT_PAGE_SIZE;
 		let sent = 0;
-		let first = true;
 		let gap: SSEGapReason | null = null;
-		for await (const page of replayMissedMessages({
-			store: this.#store,
-			session: stream.session,
-			cursors,
-			pageSize: this.#pageSize,
-		})) {
+		let query: TopicCursor[] | null = cursors.length > 0 ? cursors : null;
+		for (let first = true; query; first = false) {
+			const read = { session, cursors: query, limit };
+			const page = sync ? sync.read(read) : await this.#store.read(read);
 			if (connection.closed) return null;
 			if (first && page.expired.length > 0) {
 				connection.write(encodeControl('sse:gap', { reason: 'expired', topics: page.expired }));
 				gap = 'expired';
 				this.#onGap?.(gap);
 			}
-			first = false;
-			for (const slice of slices(page.events)) {
+			const { events } = page;
+			for (let start = 0; start < events.length; ) {
+				const end = sliceEnd(events, start);
 				// At the client's pace: a replay larger than the buffer limit must not trip it.
 				if (!connection.hasRoom) await connection.ready();
 				if (connection.closed) return null;
-				sent += stream.sendAll(slice);
+				sent += stream.sendAll(
+					start === 0 && end === events.length ? events : events.slice(start, end),
+				);
+				start = end;
 			}
+			query = cursorsAfter(query, page, limit);
 		}
 		return connection.closed ? null : { replayed: sent, gap };
 	}
@@ -107,7 +131,7 @@ export class ReplayWriter {
 		const { connection } = stream;
 		const start = formatEventId(plan.epoch, plan.position);
 		// [spec] An `id:` without data sets the browser's last event id and dispatches nothing.
-		connection.write(encodePosition(start));
+		connection.write(this.#opening.of(start, () => encodePosition(start)));
 		if (plan.gap) {
 			connection.write(encodeControl('sse:gap', plan.gap));
 			this.#onGap?.(plan.gap.reason);
@@ -120,8 +144,11 @@ export class ReplayWriter {
 		stream.lastSeq = Math.max(stream.lastSeq, plan.position);
 		const lastEventId = formatEventId(plan.epoch, stream.lastSeq);
 		// A new topic's history can end below the position: the browser's id must not stay there.
-		const restate = replayed > 0 ? encodePosition(lastEventId) : '';
-		connection.write(`${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`);
+		const ready = this.#ready.of(`${replayed} ${lastEventId}`, () => {
+			const restate = replayed > 0 ? encodePosition(lastEventId) : '';
+			return `${restate}${encodeControl('sse:ready', { replayed, lastEventId })}`;
+		});
+		connection.write(ready);
 		stream.goLive();
 		return { replayed, gap: plan.gap?.reason ?? written.gap };
 	}

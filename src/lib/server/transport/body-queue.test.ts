@@ -31,17 +31,33 @@ describe('BodyQueue read through getReader()', () => {
 
 	it('joins at most 64 KiB per read, in order', async () => {
 		const { body } = queue();
-		for (let i = 0; i < 5; i++) body.push(new Uint8Array(30 * 1024).fill(i));
+		for (let i = 0; i < 40; i++) body.push(new Uint8Array(2 * 1024).fill(i));
 		const reader = body.stream.getReader();
 		const sizes: number[] = [];
 		const firsts: number[] = [];
-		for (let i = 0; i < 3; i++) {
+		for (let i = 0; i < 2; i++) {
 			const { value } = await reader.read();
 			sizes.push(value?.length ?? 0);
 			firsts.push(value?.[0] ?? -1);
 		}
-		expect(sizes).toEqual([60 * 1024, 60 * 1024, 30 * 1024]);
-		expect(firsts).toEqual([0, 2, 4]);
+		expect(sizes).toEqual([64 * 1024, 16 * 1024]);
+		expect(firsts).toEqual([0, 32]);
+	});
+
+	it('hands a large chunk over as it is, not joined: it is shared, not copied per stream', async () => {
+		const { body } = queue();
+		const large = new Uint8Array(16 * 1024).fill(7);
+		body.push(bytes(1));
+		body.push(bytes(2));
+		body.push(large);
+		body.push(large);
+		body.push(bytes(3));
+		const reader = body.stream.getReader();
+		expect(await reader.read()).toEqual({ done: false, value: bytes(1, 2) });
+		expect((await reader.read()).value).toBe(large);
+		expect((await reader.read()).value).toBe(large);
+		expect(await reader.read()).toEqual({ done: false, value: bytes(3) });
+		expect(body.bytes).toBe(0);
 	});
 
 	it('finish: what is queued first, then done, and `closed` settles', async () => {

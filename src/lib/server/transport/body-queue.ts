@@ -14,6 +14,12 @@ export interface BodyHooks {
 
 /** A read joins queued chunks up to this many bytes into one (fewer, larger socket writes). */
 const MAX_READ_BYTES = 64 * 1024;
+/**
+ * Chunks this big are handed over as they are, never joined: they are usually shared by many
+ * streams (a replay's slices, a tick's frames), and joining would copy them once per stream (ten
+ * thousand copies of the same replay in a reconnect storm).
+ */
+const JOIN_BELOW = 4 * 1024;
 /** Nothing is queued inside the Web Stream itself: this queue is the only one. */
 const NO_QUEUE = new CountQueuingStrategy({ highWaterMark: 0 });
 
@@ -159,15 +165,18 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		if (!wasFinished) this.#hooks.cancelled();
 	}
 
-	/** The queued chunks from the head, joined up to `MAX_READ_BYTES`. */
+	/** The queued chunk at the head, with the small ones after a small one joined to it. */
 	#take(): Uint8Array {
 		const chunks = this.#chunks as Uint8Array[];
 		const first = chunks[this.#head] as Uint8Array;
 		let end = this.#head + 1;
 		let size = first.length;
-		while (end < chunks.length && size + (chunks[end] as Uint8Array).length <= MAX_READ_BYTES) {
-			size += (chunks[end] as Uint8Array).length;
-			end++;
+		if (size < JOIN_BELOW) {
+			for (; end < chunks.length; end++) {
+				const next = (chunks[end] as Uint8Array).length;
+				if (next >= JOIN_BELOW || size + next > MAX_READ_BYTES) break;
+				size += next;
+			}
 		}
 		const value = end > this.#head + 1 ? concatBytes(chunks.slice(this.#head, end), size) : first;
 		this.#head = end;

@@ -40,12 +40,17 @@ export interface ProduceSSEOptions extends SSEConnectionOptions {
  * The headers of the protocol. `X-Accel-Buffering: no` keeps nginx from buffering the stream,
  * and there is no `Connection` header: HTTP/2 forbids it and Safari drops such streams.
  */
+const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+	// [spec] `text/event-stream`, always UTF-8.
+	'Content-Type': 'text/event-stream; charset=utf-8',
+	'Cache-Control': 'no-cache, no-transform',
+	'X-Accel-Buffering': 'no',
+});
+
+/** The protocol's headers, with `extra` (which cannot override them). */
 export function sseHeaders(extra?: HeadersInit): Headers {
 	const headers = new Headers(extra);
-	// [spec] `text/event-stream`, always UTF-8.
-	headers.set('Content-Type', 'text/event-stream; charset=utf-8');
-	headers.set('Cache-Control', 'no-cache, no-transform');
-	headers.set('X-Accel-Buffering', 'no');
+	for (const [name, value] of Object.entries(SSE_HEADERS)) headers.set(name, value);
 	return headers;
 }
 
@@ -91,5 +96,7 @@ export function produceSSE<Topics extends TopicMapOf<Topics> = TopicMap>(
 	} else if (started) {
 		connection.onClose(started);
 	}
-	return new Response(connection.stream, { headers: sseHeaders(options.headers) });
+	// Without extra headers the Response fills its own from the constant set: no Headers to copy.
+	const headers = options.headers ? sseHeaders(options.headers) : SSE_HEADERS;
+	return new Response(connection.stream, { headers });
 }

@@ -18,6 +18,7 @@ import type {
 	ReadResult,
 	StoredEvent,
 } from '../store.js';
+import { type SyncReads, withSyncReads } from '../sync-reads.js';
 import { EventLog, RetainedEvents, TopicLogs } from './event-log.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { readEvents } from './read.js';
@@ -73,7 +74,19 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 	const { topics, sessions } = logs;
 	const keys = new IdempotencyKeys(maxKeys, maxAgeMs, now);
 
-	return {
+	const reads: SyncReads = {
+		epoch: () => epoch,
+		head: () => logs.head,
+		read: ({ session, cursors, limit }) =>
+			readEvents(logs, sessions.touch(session, false), cursors, limit),
+		setCursorRecord(sessionId, record) {
+			const session = sessions.touch(sessionId, true) as Session;
+			sessions.setRecords(sessionId, session, withCursorRecord(session.records, record));
+		},
+		cursorRecords: (sessionId) => sessions.touch(sessionId, false)?.records ?? null,
+	};
+
+	const store: HistoryStore = {
 		async epoch() {
 			return epoch;
 		},
@@ -109,18 +122,16 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			return event;
 		},
 
-		async read({ session, cursors, limit }: ReadQuery): Promise<ReadResult> {
-			return readEvents(logs, sessions.touch(session, false), cursors, limit);
+		async read(query: ReadQuery): Promise<ReadResult> {
+			return reads.read(query);
 		},
 
 		async setCursorRecord(sessionId: string, record: CursorRecord) {
-			const session = sessions.touch(sessionId, true) as Session;
-			sessions.setRecords(sessionId, session, withCursorRecord(session.records, record));
+			reads.setCursorRecord(sessionId, record);
 		},
 
 		async cursorRecords(sessionId: string) {
-			const session = sessions.touch(sessionId, false);
-			return session ? session.records.map((record) => ({ ...record })) : null;
+			return reads.cursorRecords(sessionId)?.map((record) => ({ ...record })) ?? null;
 		},
 
 		async stats(): Promise<HistoryStats> {
@@ -137,4 +148,5 @@ export function memoryHistory(options: MemoryHistoryOptions = {}): HistoryStore 
 			retained.count = 0;
 		},
 	};
+	return withSyncReads(store, reads);
 }
