@@ -9,6 +9,9 @@ import http from 'node:http';
 /** A server never outlives its parent (IPC channel) nor this hard limit. */
 const MAX_LIFETIME_MS = Number(process.env.BENCH_SERVER_MAX_MS ?? 300_000);
 
+/** The listen queue of every bench server (the kernel caps it at net.core.somaxconn). */
+export const BACKLOG = 4096;
+
 /** Send time in ms, comparable across processes on one machine (sub-ms, unlike `Date.now()`). */
 export const now = () => performance.timeOrigin + performance.now();
 
@@ -125,7 +128,7 @@ export async function startBenchServer(name, impl) {
 	server.maxConnections = 30_000;
 
 	await new Promise((resolve) =>
-		server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve),
+		server.listen({ port: 0, host: '127.0.0.1', backlog: BACKLOG }, resolve),
 	);
 	const { port } = server.address();
 	endWithParent(name);
