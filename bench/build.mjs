@@ -3,11 +3,12 @@
  * and the bench app (bench/app) built for one implementation with `vite build` and adapter-node
  * (`buildApp`), to be started as `node build`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -51,13 +52,15 @@ export function packageLibrary() {
 
 /**
  * Builds bench/app for `impl` (a file of bench/app/src/impls/) into the workspace, with
- * `svelte-sse-kit/server` taken from the packaged library `pkg`. Returns the directory of
- * adapter-node's output (what `node build` runs).
+ * `svelte-sse-kit/server` taken from the packaged library `pkg`. Resolves with the directory of
+ * adapter-node's output (what `node build` runs). Builds of different implementations can run at
+ * the same time: each has its own output directory.
  */
-export function buildApp(impl, pkg) {
+export async function buildApp(impl, pkg) {
 	const out = path.join(workspace(), `app-${impl}`);
+	const vite = path.join(root, 'node_modules/vite/bin/vite.js');
 	try {
-		execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], {
+		await promisify(execFile)(process.execPath, [vite, 'build'], {
 			cwd: path.join(here, 'app'),
 			env: {
 				...process.env,
@@ -66,7 +69,6 @@ export function buildApp(impl, pkg) {
 				BENCH_PKG: pkg,
 				BENCH_APP_OUT: out,
 			},
-			stdio: ['ignore', 'pipe', 'pipe'],
 			timeout: 180_000,
 		});
 	} catch (error) {

@@ -164,9 +164,18 @@ function header(runs) {
 	return [
 		`Node ${first.node} · ${first.cores} cores (${first.cpu}) · ${(first.memory / 2 ** 30).toFixed(1)} GiB · ${versions}`,
 		`Commit ${[...new Set(runs.map((run) => run.commit))].join(', ')} · ${runs.length === 1 ? `run of ${first.date}` : `median of ${runs.length} runs (${runs.map((run) => run.date).join(', ')})`} · took ${seconds} s`,
+		...(first.modes ? [`Modes: ${first.modes.join(', ')} · ${bigN(first.bigN)}`] : []),
 		'',
 		workload(w),
 	].join('\n');
+}
+
+function bigN(big) {
+	if (!big?.asked) return 'no big N';
+	const reached = big.reached.toLocaleString('en-US');
+	return big.reached < big.asked
+		? `big N ${reached} of ${big.asked.toLocaleString('en-US')} asked (what \`ulimit -n\` allows a process)`
+		: `big N ${reached}`;
 }
 
 function workload(w) {
@@ -332,7 +341,9 @@ function targets(runs) {
 		retained,
 		times,
 		(v) => v <= 1.5,
-		`${retained.map((v) => (v === undefined ? '–' : times(v))).join(' / ')} (${replaySizes.map(short).join(' / ')} retained)`,
+		replaySizes.length === 0
+			? '–'
+			: `${retained.map((v) => (v === undefined ? '–' : times(v))).join(' / ')} (${replaySizes.map(short).join(' / ')} retained)`,
 	);
 
 	const heap = ns.map((n) =>
@@ -348,7 +359,7 @@ function targets(runs) {
 	const caps = runs.map((run) => run.sessionCap?.sessionCap).filter(Boolean);
 	const capRatio = median(caps.map((c) => c.ratio));
 	row(
-		'sessions past maxSessions, all live: M new with 10k live ≤ 1.5× with 1k live (flat)',
+		'sessions past maxSessions, all live: M new with 10k live ≤ 1.5× with few live (flat)',
 		[capRatio],
 		times,
 		(v) => v <= 1.5,
@@ -376,7 +387,8 @@ function targets(runs) {
 		(v) => v <= 1,
 		`${per(cpu, times)} of better-sse's`,
 	);
-	return ['### Issue 15 targets', '', '| target | this run | |', '|---|---|---|', ...rows];
+	const figures = runs.length === 1 ? 'this run' : `median of ${runs.length} runs`;
+	return ['### Issue 15 targets', '', `| target | ${figures} | |`, '|---|---|---|', ...rows];
 }
 
 function short(n) {

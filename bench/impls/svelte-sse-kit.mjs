@@ -16,6 +16,10 @@ export function svelteSseKit({ createSSEHub, memoryHistory }) {
 			// that size would. The session-cap phase lowers it to measure what happens past it.
 			maxSessions: envInt('BENCH_MAX_SESSIONS', 100_000),
 		}),
+		// A client with no position gets the whole retained history, as raw resends everything after
+		// id 0: what the replay phase measures (the default, 10 events a topic, would time it out).
+		// No other phase has history when a client connects without a position.
+		initialHistory: 'all',
 		onError: (error) => console.error('[svelte-sse-kit]', error),
 	});
 	return {
