@@ -165,6 +165,7 @@ function header(runs) {
 		`Node ${first.node} · ${first.cores} cores (${first.cpu}) · ${(first.memory / 2 ** 30).toFixed(1)} GiB · ${versions}`,
 		`Commit ${[...new Set(runs.map((run) => run.commit))].join(', ')} · ${runs.length === 1 ? `run of ${first.date}` : `median of ${runs.length} runs (${runs.map((run) => run.date).join(', ')})`} · took ${seconds} s`,
 		...(first.modes ? [`Modes: ${first.modes.join(', ')} · ${bigN(first.bigN)}`] : []),
+		...runs.filter((run) => run.stopped).map((run) => `Run of ${run.date} stopped: ${run.stopped}`),
 		'',
 		workload(w),
 	].join('\n');
