@@ -53,6 +53,8 @@ const WORKLOAD = {
 	latency: { deliveries: 20_000, ms: 3000 },
 	storm: { back: 100 },
 	replay: { sizes: [1_000, 10_000, 100_000], anchors: 10, back: 100, reps: 5, batch: 1000 },
+	// At the big N: connect and idle memory, and the storm only if asked (it costs a minute here).
+	big: { storm: false },
 	// Past maxSessions with every session live: M new sessions with `few` live, then with `many`.
 	sessionCap: { maxSessions: 1000, few: 1000, many: 10_000, m: 1000 },
 };
@@ -336,7 +338,8 @@ function phasesOf(server, n) {
 	const common = { n, size: WORKLOAD.size, lazyHead: LAZY_HEAD.has(server.name) };
 	if (!sizes.includes(n)) {
 		// The big N: the connection-oriented phases only.
-		return { ...common, storm: resumable ? WORKLOAD.storm : undefined, deadlineMs: 120_000 };
+		const storm = resumable && WORKLOAD.big?.storm ? WORKLOAD.storm : undefined;
+		return { ...common, storm, deadlineMs: 120_000 };
 	}
 	return {
 		...common,
