@@ -577,6 +577,46 @@ async function phaseReplay({ sizes, anchors: anchorCount, back, reps, batch, ful
 	return { anchors: anchorCount, back, reps, rows: results };
 }
 
+/**
+ * Sessions past the hub's `maxSessions` with every session live (each stream is its own cookie
+ * session): opens `few` streams (the cap), times `m` more (each one a session past the cap),
+ * opens more until `many` are live, and times `m` more again. Flat (a ratio near 1) when making
+ * room costs the same however many sessions are live.
+ */
+async function phaseSessionCap({ maxSessions, few, many, m }) {
+	const conns = [];
+	const openMore = async (count) => {
+		const more = makeConns(count);
+		conns.push(...more);
+		const opened = await openAll(more, () => ({}), config.connectConcurrency ?? 256, 60_000);
+		await serverCounts(conns.length, 30_000);
+		return opened;
+	};
+	const timed = async () => {
+		const start = now();
+		const opened = await openMore(m);
+		return { live: conns.length - m, ms: round(now() - start), failed: opened.failed };
+	};
+	await openMore(few);
+	await timed(); // a warm-up: the first sessions past the cap run colder code than the rest
+	const atFew = await timed();
+	await openMore(many - conns.length);
+	const atMany = await timed();
+	const after = await stats();
+	closeAll(conns);
+	log(
+		`${m} new sessions past the cap: ${atFew.ms} ms with ${atFew.live} live, ${atMany.ms} ms with ${atMany.live} live`,
+	);
+	return {
+		maxSessions,
+		m,
+		atFew,
+		atMany,
+		connections: after.connections,
+		ratio: round(atMany.ms / atFew.ms, 2),
+	};
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const result = { name: config.name, n, size };
@@ -591,6 +631,10 @@ function finish(extra = {}) {
 async function main() {
 	if (config.mode === 'replay') {
 		result.replay = await phaseReplay(config.replay);
+		return finish();
+	}
+	if (config.mode === 'sessionCap') {
+		result.sessionCap = await phaseSessionCap(config.sessionCap);
 		return finish();
 	}
 	let conns = makeConns(n);

@@ -10,6 +10,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const IMPLEMENTATIONS = ['raw', 'svelte-sse-kit', 'better-sse', 'sveltekit-sse', 'naive'];
+/** The implementations that also run as a built app (bench/app), and the name of that row. */
+export const BUILT = ['svelte-sse-kit', 'sveltekit-sse'];
+export const builtName = (name) => `${name} (built)`;
+/** Table columns: raw, then the built apps (the comparison users see), then the rest. */
+const COLUMNS = [
+	'raw',
+	...BUILT.map(builtName),
+	'better-sse',
+	'svelte-sse-kit',
+	'sveltekit-sse',
+	'naive',
+];
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -152,9 +164,19 @@ function header(runs) {
 	return [
 		`Node ${first.node} · ${first.cores} cores (${first.cpu}) · ${(first.memory / 2 ** 30).toFixed(1)} GiB · ${versions}`,
 		`Commit ${[...new Set(runs.map((run) => run.commit))].join(', ')} · ${runs.length === 1 ? `run of ${first.date}` : `median of ${runs.length} runs (${runs.map((run) => run.date).join(', ')})`} · took ${seconds} s`,
+		...(first.modes ? [`Modes: ${first.modes.join(', ')} · ${bigN(first.bigN)}`] : []),
+		...runs.filter((run) => run.stopped).map((run) => `Run of ${run.date} stopped: ${run.stopped}`),
 		'',
 		workload(w),
 	].join('\n');
+}
+
+function bigN(big) {
+	if (!big?.asked) return 'no big N';
+	const reached = big.reached.toLocaleString('en-US');
+	return big.reached < big.asked
+		? `big N ${reached} of ${big.asked.toLocaleString('en-US')} asked (what \`ulimit -n\` allows a process)`
+		: `big N ${reached}`;
 }
 
 function workload(w) {
@@ -170,8 +192,9 @@ export function renderMarkdown(runOrRuns) {
 	const runs = Array.isArray(runOrRuns) ? runOrRuns : [runOrRuns];
 	const lines = [header(runs)];
 	const sizes = Object.keys(runs[0].results).map(Number);
-	const impls = IMPLEMENTATIONS.filter((name) => runs[0].results[sizes[0]]?.[name]);
+	lines.push('', ...targets(runs));
 	for (const n of sizes) {
+		const impls = COLUMNS.filter((name) => runs.some((run) => run.results[n]?.[name]));
 		lines.push('', `### N = ${n.toLocaleString('en-US')} connections`, '');
 		lines.push(`| | ${impls.join(' | ')} |`, `|---|${impls.map(() => '---:').join('|')}|`);
 		for (const metric of METRICS) {
@@ -225,7 +248,152 @@ export function renderMarkdown(runOrRuns) {
 			lines.push(`| ${metric.label} | ${cells.join(' | ')} |`);
 		}
 	}
+	lines.push(...sessionCapTable(runs));
 	return `${lines.join('\n')}\n`;
+}
+
+/** The session-cap phase: M new sessions past maxSessions, with few and with many live. */
+function sessionCapTable(runs) {
+	const caps = runs.map((run) => run.sessionCap?.sessionCap).filter(Boolean);
+	if (caps.length === 0) return [];
+	const { maxSessions, m, atFew, atMany } = caps[0];
+	const figure = (get) => ms(median(caps.map(get)));
+	return [
+		'',
+		`### Sessions past the cap (${runs[0].sessionCap.name}, maxSessions ${maxSessions}, every session live)`,
+		'',
+		`| | ${atFew.live.toLocaleString('en-US')} live | ${atMany.live.toLocaleString('en-US')} live | ratio |`,
+		'|---|---:|---:|---:|',
+		`| ms to open ${m.toLocaleString('en-US')} new sessions ↓ | ${figure((c) => c.atFew.ms)} | ${figure((c) => c.atMany.ms)} | ${median(caps.map((c) => c.ratio)).toFixed(2)}× |`,
+	];
+}
+
+/**
+ * Issue 15's targets, each with its figure from these runs (per run, then the median over runs)
+ * and whether it is met. Through the built app where the run has it, else in process.
+ */
+function targets(runs) {
+	const has = (key) => runs.some((run) => Object.values(run.results).some((byImpl) => byImpl[key]));
+	const kit = has(builtName('svelte-sse-kit')) ? builtName('svelte-sse-kit') : 'svelte-sse-kit';
+	const other = has(builtName('sveltekit-sse')) ? builtName('sveltekit-sse') : 'sveltekit-sse';
+	const at = (run, n, key, get) => {
+		const result = run.results[n]?.[key];
+		return result && !result.error ? get(result) : undefined;
+	};
+	/** The median over runs of `a`'s figure over `b`'s at N = `n`. */
+	const ratio = (n, a, b, get) =>
+		median(
+			runs.map((run) => {
+				const [x, y] = [at(run, n, a, get), at(run, n, b, get)];
+				return Number.isFinite(x) && Number.isFinite(y) && y !== 0 ? x / y : undefined;
+			}),
+		);
+	const ns = [1000, 5000, 10000].filter((n) => runs.some((run) => run.results[n]));
+	const per = (values, format) =>
+		`${values.map((v) => (v === undefined ? '–' : format(v))).join(' / ')} (N = ${ns.map(short).join(' / ')})`;
+	const times = (v) => `${v.toFixed(2)}×`;
+	const verdict = (values, ok) =>
+		values.length === 0 || values.some((v) => v === undefined)
+			? 'not measured'
+			: values.every(ok)
+				? 'met'
+				: 'not met';
+	const rows = [];
+	const row = (target, values, format, ok, figure = per(values, format)) =>
+		rows.push(`| ${target} | ${figure} | ${verdict(values, ok)} |`);
+
+	const connect = ns.map((n) => ratio(n, kit, other, (r) => r.connect?.connectMs));
+	row(
+		`connection setup: ${kit} / ${other}, time to connect all N ≤ 1.2×`,
+		connect,
+		times,
+		(v) => v <= 1.2,
+	);
+
+	const storm = (get) => ratio(10000, kit, 'raw', get);
+	const stormTime = storm((r) => r.storm?.catchUpMs);
+	const stormRss = storm((r) => r.storm?.peakRss);
+	const exact = runs.every((run) => {
+		const s = at(run, 10000, kit, (r) => r.storm);
+		return s?.caughtUp && s.failed === 0 && s.clientsWithWrongCount === 0;
+	});
+	row(
+		`reconnect storm at N = 10k (${kit}): time ≤ 1.5× raw, peak RSS ≤ 1.5× raw, every client exactly its 100`,
+		[stormTime, stormRss, exact ? 1 : Number.POSITIVE_INFINITY],
+		times,
+		(v) => v <= 1.5,
+		stormTime === undefined
+			? '–'
+			: `time ${times(stormTime)}, peak RSS ${times(stormRss)}, every client its 100: ${exact ? 'yes' : 'no'}`,
+	);
+
+	const replaySizes = runs[0].replay?.raw?.replay?.rows.map((r) => r.retained) ?? [];
+	const retained = replaySizes.map((size) =>
+		median(
+			runs.map((run) => {
+				const row = (name) => run.replay?.[name]?.replay?.rows.find((r) => r.retained === size);
+				const [x, y] = [row('svelte-sse-kit')?.memoryPerEvent, row('raw')?.memoryPerEvent];
+				return Number.isFinite(x) && Number.isFinite(y) && y > 0 ? x / y : undefined;
+			}),
+		),
+	);
+	row(
+		'memory per retained event (svelte-sse-kit in process) ≤ 1.5× raw',
+		retained,
+		times,
+		(v) => v <= 1.5,
+		replaySizes.length === 0
+			? '–'
+			: `${retained.map((v) => (v === undefined ? '–' : times(v))).join(' / ')} (${replaySizes.map(short).join(' / ')} retained)`,
+	);
+
+	const heap = ns.map((n) =>
+		median(runs.map((run) => at(run, n, kit, (r) => r.connect && r.connect.heapPerConn / KiB))),
+	);
+	row(
+		`idle heap per stream (${kit}) ≤ 15 KiB`,
+		heap,
+		(v) => `${v.toFixed(1)} KiB`,
+		(v) => v <= 15,
+	);
+
+	const caps = runs.map((run) => run.sessionCap?.sessionCap).filter(Boolean);
+	const capRatio = median(caps.map((c) => c.ratio));
+	row(
+		'sessions past maxSessions, all live: M new with 10k live ≤ 1.5× with few live (flat)',
+		[capRatio],
+		times,
+		(v) => v <= 1.5,
+		capRatio === undefined
+			? '–'
+			: `${times(capRatio)} (${caps[0].m} new: ${ms(median(caps.map((c) => c.atFew.ms)))} ms with ${short(caps[0].atFew.live)} live, ${ms(median(caps.map((c) => c.atMany.ms)))} ms with ${short(caps[0].atMany.live)})`,
+	);
+
+	const burst = ns.map((n) => ratio(n, kit, 'raw', (r) => r.burst?.eventsPerSec));
+	row(`keep: burst of 50 (${kit}), delivered events/s ≥ 0.9× raw`, burst, times, (v) => v >= 0.9);
+	const p99ns = [1000, 10000].filter((n) => ns.includes(n));
+	const p99 = p99ns.map((n) => ratio(n, kit, 'better-sse', (r) => r.latency?.p99));
+	row(
+		`keep: latency p99 (${kit}) ≤ better-sse's`,
+		p99,
+		times,
+		(v) => v <= 1,
+		`${p99.map((v) => (v === undefined ? '–' : times(v))).join(' / ')} of better-sse's (N = ${p99ns.map(short).join(' / ')})`,
+	);
+	const cpu = ns.map((n) => ratio(n, kit, 'better-sse', (r) => r.latency?.cpuUsPerDelivery));
+	row(
+		`keep: server CPU per delivery, one at a time (${kit}) ≤ better-sse's`,
+		cpu,
+		times,
+		(v) => v <= 1,
+		`${per(cpu, times)} of better-sse's`,
+	);
+	const figures = runs.length === 1 ? 'this run' : `median of ${runs.length} runs`;
+	return ['### Issue 15 targets', '', `| target | ${figures} | |`, '|---|---|---|', ...rows];
+}
+
+function short(n) {
+	return n >= 1000 ? `${n / 1000}k` : String(n);
 }
 
 // As a script: the medians of the runs given.

@@ -9,6 +9,9 @@ import http from 'node:http';
 /** A server never outlives its parent (IPC channel) nor this hard limit. */
 const MAX_LIFETIME_MS = Number(process.env.BENCH_SERVER_MAX_MS ?? 300_000);
 
+/** The listen queue of every bench server (the kernel caps it at net.core.somaxconn). */
+export const BACKLOG = 4096;
+
 /** Send time in ms, comparable across processes on one machine (sub-ms, unlike `Date.now()`). */
 export const now = () => performance.timeOrigin + performance.now();
 
@@ -30,14 +33,16 @@ export function payload(size) {
 }
 
 /**
- * Starts the server for one implementation.
+ * The control plane of one implementation, whatever serves it: `publish` answers
+ * `POST /publish?count=K&size=B`, `stats` answers `GET /stats` (`?gc` collects first, `?reset`
+ * restarts the RSS peak). The node:http servers below and the built apps (bench/app) both use it.
  *
- * `impl.handle(req, res)` serves `GET /sse`; `impl.publish(count, size)` broadcasts `count`
- * events (it may return `{ first, last }` event ids, or a promise of them, for the replay
- * phases); `impl.connections()` (optional) counts what the implementation itself holds open.
+ * `impl.publish(count, size)` broadcasts `count` events (it may return `{ first, last }` event
+ * ids, or a promise of them, for the replay phases); `impl.connections()` (optional) counts what
+ * the implementation itself holds open (or a promise of it); `open()` counts the open `/sse` responses where the
+ * server can see them.
  */
-export async function startBenchServer(name, impl) {
-	let open = 0; // /sse responses not yet closed, counted the same way for everyone
+export function controlPlane(name, impl, open = () => undefined) {
 	let peakRss = process.memoryUsage.rss();
 	// Sampled rather than exact: a storm's peak lasts hundreds of ms, so 20 ms resolution is enough.
 	const sampler = setInterval(() => {
@@ -45,6 +50,58 @@ export async function startBenchServer(name, impl) {
 		if (rss > peakRss) peakRss = rss;
 	}, 20);
 	sampler.unref();
+	return {
+		async publish(params) {
+			const count = Math.min(Number(params.get('count') ?? 1), 1_000_000);
+			const size = Math.min(Number(params.get('size') ?? 128), 1_000_000);
+			return (await impl.publish(count, size)) ?? {};
+		},
+		async stats(params) {
+			const connections = (await impl.connections?.()) ?? open();
+			if (params.has('gc') && globalThis.gc) {
+				// Twice: the first pass can leave garbage that only a second one frees (weak refs).
+				globalThis.gc();
+				globalThis.gc();
+			}
+			const memory = process.memoryUsage();
+			if (params.has('reset')) peakRss = memory.rss;
+			const cpu = process.cpuUsage();
+			return {
+				name,
+				connections,
+				open: open(),
+				rss: memory.rss,
+				heapUsed: memory.heapUsed,
+				external: memory.external, // Buffers and typed arrays live outside the JS heap
+				peakRss: Math.max(peakRss, memory.rss),
+				cpuMs: (cpu.user + cpu.system) / 1000,
+				uptimeMs: performance.now(),
+			};
+		},
+	};
+}
+
+/**
+ * A bench server never outlives the runner (its IPC channel) nor `MAX_LIFETIME_MS`, and exits on
+ * SIGTERM in an orderly way (not death by signal), so that `--cpu-prof` gets to write its profile.
+ */
+export function endWithParent(name) {
+	const exit = () => process.exit(0);
+	process.on('disconnect', exit);
+	process.on('SIGTERM', exit);
+	setTimeout(() => {
+		console.error(`[${name}] lifetime limit reached, exiting`);
+		exit();
+	}, MAX_LIFETIME_MS).unref();
+}
+
+/**
+ * Starts the node:http server for one implementation: `impl.handle(req, res)` serves `GET /sse`,
+ * the rest is the control plane above (`impl.publish`, `impl.connections`).
+ */
+export async function startBenchServer(name, impl) {
+	let open = 0; // /sse responses not yet closed, counted the same way for everyone
+	const control = controlPlane(name, impl, () => open);
 
 	const server = http.createServer(async (req, res) => {
 		const url = new URL(req.url, 'http://bench');
@@ -54,30 +111,9 @@ export async function startBenchServer(name, impl) {
 				res.once('close', () => open--);
 				await impl.handle(req, res);
 			} else if (url.pathname === '/publish' && req.method === 'POST') {
-				const count = Math.min(Number(url.searchParams.get('count') ?? 1), 1_000_000);
-				const size = Math.min(Number(url.searchParams.get('size') ?? 128), 1_000_000);
-				const ids = (await impl.publish(count, size)) ?? {};
-				reply(res, ids);
+				reply(res, await control.publish(url.searchParams));
 			} else if (url.pathname === '/stats') {
-				if (url.searchParams.has('gc') && globalThis.gc) {
-					// Twice: the first pass can leave garbage that only a second one frees (weak refs).
-					globalThis.gc();
-					globalThis.gc();
-				}
-				const memory = process.memoryUsage();
-				if (url.searchParams.has('reset')) peakRss = memory.rss;
-				const cpu = process.cpuUsage();
-				reply(res, {
-					name,
-					connections: impl.connections?.() ?? open,
-					open,
-					rss: memory.rss,
-					heapUsed: memory.heapUsed,
-					external: memory.external, // Buffers and typed arrays live outside the JS heap
-					peakRss: Math.max(peakRss, memory.rss),
-					cpuMs: (cpu.user + cpu.system) / 1000,
-					uptimeMs: performance.now(),
-				});
+				reply(res, await control.stats(url.searchParams));
 			} else {
 				res.writeHead(404).end();
 			}
@@ -92,18 +128,10 @@ export async function startBenchServer(name, impl) {
 	server.maxConnections = 30_000;
 
 	await new Promise((resolve) =>
-		server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve),
+		server.listen({ port: 0, host: '127.0.0.1', backlog: BACKLOG }, resolve),
 	);
 	const { port } = server.address();
-
-	// An orderly exit (not death by signal), so that `--cpu-prof` gets to write its profile.
-	const exit = () => process.exit(0);
-	process.on('disconnect', exit);
-	process.on('SIGTERM', exit);
-	setTimeout(() => {
-		console.error(`[${name}] lifetime limit reached, exiting`);
-		exit();
-	}, MAX_LIFETIME_MS);
+	endWithParent(name);
 	process.send?.({ type: 'listening', port });
 	return server;
 }

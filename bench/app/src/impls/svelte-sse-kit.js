@@ -1,0 +1,5 @@
+import * as lib from 'svelte-sse-kit/server';
+import { svelteSseKit } from '../../../impls/svelte-sse-kit.mjs';
+
+export const name = 'svelte-sse-kit';
+export const impl = svelteSseKit(lib);

@@ -1,0 +1,3 @@
+import { impl } from '$impl';
+
+export const GET = impl.GET;

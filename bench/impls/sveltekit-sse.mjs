@@ -1,0 +1,27 @@
+/**
+ * sveltekit-sse: its `produce()` as the `+server` GET handler. It has no broadcast of its own, so
+ * each stream's `emit` joins a set that `publish` loops over (the pattern its README implies);
+ * the JSON is made once per event, since `emit` takes a string. No history: it sits out the
+ * reconnect storm. Given `produce`, because plain Node and Vite load the package differently.
+ */
+import { payload } from '../servers/common.mjs';
+
+export function sveltekitSse({ produce }) {
+	const emits = new Set();
+	return {
+		GET: () =>
+			produce(({ emit }) => {
+				emits.add(emit);
+				return () => emits.delete(emit);
+			}),
+		publish(count, size) {
+			for (let i = 0; i < count; i++) {
+				const json = JSON.stringify(payload(size));
+				for (const emit of emits) {
+					if (emit('tick', json).error) emits.delete(emit);
+				}
+			}
+		},
+		connections: () => emits.size,
+	};
+}
