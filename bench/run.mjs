@@ -65,9 +65,10 @@ Object.assign(WORKLOAD, JSON.parse(process.env.BENCH_WORKLOAD ?? '{}'));
 /**
  * Implementations whose streams send nothing before their first event: adapter-node (and Kit's
  * `setResponse`) flush the response head only with the first chunk, so the load client counts
- * them connected when the server holds the stream, not when the head arrives.
+ * them connected when the server holds the stream, not when the head arrives. (sveltekit-sse's
+ * streams send an `open` event first: bench/impls/sveltekit-sse.mjs.)
  */
-const LAZY_HEAD = new Set(['sveltekit-sse', 'naive']);
+const LAZY_HEAD = new Set(['naive']);
 /** Implementations with a history to resume from (raw keeps its last frames for this baseline). */
 const RESUMABLE = new Set(['raw', 'svelte-sse-kit']);
 /** Plain node:http servers: the same in either mode, measured once per N. */
