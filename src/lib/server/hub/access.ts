@@ -2,7 +2,7 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
 import type { TopicMapOf } from '../transport/index.js';
-import { cookieSession } from './request.js';
+import { type CookieSession, cookieSession, readCookieSession } from './request.js';
 import type { SSEHubOptions } from './types.js';
 
 export async function sessionOf<Topics extends TopicMapOf<Topics>>(
@@ -16,22 +16,25 @@ export async function sessionOf<Topics extends TopicMapOf<Topics>>(
 }
 
 /**
- * The request's session, or the 401 refusal. The default one (a cookie) is read at once; an
- * app's `session` hook is awaited.
+ * A stream request's session, or the 401 refusal. The default one (a cookie) is read at once, and
+ * a new one comes with the `Set-Cookie` line for the stream's response; an app's `session` hook
+ * is awaited.
  */
 export function resolveSession<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	event: RequestEvent,
-): string | Promise<string> {
-	if (options.session) return sessionOf(options, event).then(required);
-	return required(cookieSession(event.cookies, event.url, options.cookie));
-}
-
-function required(session: string | null): string {
-	if (!session) {
-		throw new SSEHubError('unauthorized', 401, 'No session: sign in before subscribing to events.');
-	}
-	return session;
+): CookieSession | Promise<CookieSession> {
+	if (!options.session) return readCookieSession(event.cookies, event.url, options.cookie);
+	return sessionOf(options, event).then((session) => {
+		if (!session) {
+			throw new SSEHubError(
+				'unauthorized',
+				401,
+				'No session: sign in before subscribing to events.',
+			);
+		}
+		return { id: session };
+	});
 }
 
 export async function authorizeTopics<Topics extends TopicMapOf<Topics>>(

@@ -12,7 +12,13 @@ import { HubCounters } from './counters.js';
 import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
-import { clientOf, parseTopics, resumePosition, streamListsOf } from './request.js';
+import {
+	type CookieSession,
+	clientOf,
+	parseTopics,
+	resumePosition,
+	streamListsOf,
+} from './request.js';
 import { type HubSettings, retryHint } from './settings.js';
 import { cursorRecordOf, HubStream, type Registration } from './stream.js';
 import type { HubTelemetry, StreamSpan } from './telemetry.js';
@@ -47,8 +53,9 @@ export async function handleStreamRequest<Topics extends TopicMapOf<Topics>>(
 	if (telemetry.loading) await telemetry.ready;
 	const probe = event.request.method === 'HEAD';
 	const span = probe ? undefined : telemetry.streamSpan();
+	const minted: MintedSession = {};
 	try {
-		return await connect(parts, event, span);
+		return await connect(parts, event, span, minted);
 	} catch (error) {
 		if (!(error instanceof SSEHubError)) {
 			span?.failed(error);
@@ -57,17 +64,29 @@ export async function handleStreamRequest<Topics extends TopicMapOf<Topics>>(
 		if (!probe) HubCounters.count(parts.counters.refused, error.code);
 		span?.refused(error);
 		if (error.code === 'history_unavailable') parts.settings.onError(error.cause ?? error);
-		const retryAfter = String(parts.settings.retryAfterSeconds);
-		const headers =
-			error.status === 429 || error.status === 503 ? { 'Retry-After': retryAfter } : undefined;
+		const headers: Record<string, string> = {};
+		if (error.status === 429 || error.status === 503) {
+			headers['Retry-After'] = String(parts.settings.retryAfterSeconds);
+		}
+		// The session made for this request stays the browser's: its retry comes back with it.
+		if (minted.setCookie) headers['Set-Cookie'] = minted.setCookie;
 		return error.toResponse(headers);
 	}
 }
+
+/** The `Set-Cookie` of a default session made by this request, for its response. */
+interface MintedSession {
+	setCookie?: string;
+}
+
+const cookieHeaders = (setCookie: string | undefined) =>
+	setCookie ? { 'Set-Cookie': setCookie } : undefined;
 
 async function connect<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
 	event: RequestEvent,
 	span: StreamSpan | undefined,
+	minted: MintedSession,
 ): Promise<Response> {
 	if (parts.isClosed()) throw shuttingDown();
 	const { options, settings, store, streams } = parts;
@@ -76,7 +95,9 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	const client = clientOf(event.url);
 	// The default session (a cookie) and no `authorize`: nothing to wait for.
 	const found = resolveSession(options, event);
-	const session = typeof found === 'string' ? found : await found;
+	const who = found instanceof Promise ? await found : found;
+	const session = who.id;
+	minted.setCookie = who.setCookie;
 	const topics = options.authorize
 		? await authorizeTopics(options, event, session, requested)
 		: requested;
@@ -84,7 +105,9 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	// HEAD (SvelteKit hands it to the GET handler): would this stream be accepted? The same checks
 	// and answers, no stream. SSEClient asks it after a failure, because a browser's EventSource
 	// cannot tell a 400 from a 503, nor read a Retry-After.
-	if (event.request.method === 'HEAD') return new Response(null, { headers: sseHeaders() });
+	if (event.request.method === 'HEAD') {
+		return new Response(null, { headers: sseHeaders(cookieHeaders(who.setCookie)) });
+	}
 	streams.reserve(session);
 	try {
 		if (!parts.feed.listening) await parts.feed.untilListening();
@@ -116,7 +139,7 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 			store.setCursorRecord(session, ended).catch(settings.onError);
 			throw shuttingDown();
 		}
-		return openStream(parts, session, topics, plan, event.request.signal, registration, span);
+		return openStream(parts, who, topics, plan, event.request.signal, registration, span);
 	} catch (cause) {
 		streams.release(session);
 		if (cause instanceof SSEHubError) throw cause;
@@ -165,7 +188,7 @@ function registrationOf(client: string | undefined, plan: ReplayPlan): Registrat
 
 function openStream<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
-	session: string,
+	{ id: session, setCookie }: CookieSession,
 	topics: string[],
 	plan: ReplayPlan,
 	signal: AbortSignal,
@@ -192,6 +215,7 @@ function openStream<Topics extends TopicMapOf<Topics>>(
 		},
 		{
 			signal,
+			headers: cookieHeaders(setCookie),
 			keepAliveMs: settings.keepAliveMs,
 			retryMs: retryHint(settings),
 			maxBufferedBytes: settings.maxBufferedBytes,

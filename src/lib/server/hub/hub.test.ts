@@ -112,6 +112,15 @@ describe('stream options', () => {
 		await hub({ initialHistory: { chat: 'all' }, newTopicHistory: 0 })().close();
 	});
 
+	it('refuses a session cookie name or lifetime that cannot make a valid Set-Cookie, at startup', () => {
+		const hub = (cookie: { name?: string; maxAgeSeconds?: number }) => () =>
+			createSSEHub({ topics: ['chat'], closeOnSignals: false, cookie });
+		expect(hub({ name: 'a b' })).toThrow(/cookie\.name must be a cookie name/);
+		expect(hub({ name: 'sid;Domain=evil.example' })).toThrow(SSEConfigError);
+		expect(hub({ maxAgeSeconds: 1.5 })).toThrow(/cookie\.maxAgeSeconds must be a whole number/);
+		expect(hub({ maxAgeSeconds: -1 })).toThrow(SSEConfigError);
+	});
+
 	it('stream.retryMs wins over the deprecated limits.retryMs', async () => {
 		const both = await ready(
 			start({ stream: { retryMs: 1234, retryJitterMs: 0 }, limits: { retryMs: 999 } }),

@@ -7,6 +7,7 @@ import {
 	clientOf,
 	cookieSession,
 	parseTopics,
+	readCookieSession,
 	resumePosition,
 	sessionCookieName,
 	streamListsOf,
@@ -186,6 +187,22 @@ describe('the cookie session', () => {
 		const back = cookies({ '__Host-sse_session': session });
 		expect(cookieSession(back.cookies, https)).toBe(session);
 		expect(back.set).not.toHaveBeenCalled();
+	});
+
+	it("gives a stream request's new session as the Set-Cookie line of its own response", () => {
+		const { cookies: jar, set } = cookies();
+		const { id, setCookie } = readCookieSession(jar, url(''), { maxAgeSeconds: 60 });
+		expect(setCookie).toBe(`sse_session=${id}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax`);
+		expect(set).not.toHaveBeenCalled();
+
+		const https = url('', 'https://app.example.com');
+		const secure = readCookieSession(cookies().cookies, https);
+		expect(secure.setCookie).toBe(
+			`__Host-sse_session=${secure.id}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure`,
+		);
+		// A session the request has needs no line.
+		const back = cookies({ '__Host-sse_session': secure.id });
+		expect(readCookieSession(back.cookies, https)).toEqual({ id: secure.id });
 	});
 
 	it('follows the name and lifetime it is given', () => {

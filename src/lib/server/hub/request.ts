@@ -127,6 +127,7 @@ export interface SessionCookieOptions {
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,128}$/;
+const DEFAULT_MAX_AGE_SECONDS = 30 * 24 * 3600;
 const HOST_PREFIX = '__Host-';
 
 /** The session cookie's name for this request: `__Host-` prefixed on https. */
@@ -134,27 +135,54 @@ export function sessionCookieName(url: URL, name = 'sse_session'): string {
 	return url.protocol === 'https:' && !name.startsWith(HOST_PREFIX) ? HOST_PREFIX + name : name;
 }
 
+/** The default session of one request: its id, and the `Set-Cookie` line if it was made now. */
+export interface CookieSession {
+	id: string;
+	setCookie?: string;
+}
+
 /**
  * The default session: a random id in an httpOnly, SameSite=Lax cookie, created on the first
  * request that asks. An id that is not one we could have made is replaced, not trusted; on https
  * only the `__Host-` cookie is read, so a bare one planted from a subdomain is ignored.
+ *
+ * A new id comes with its `Set-Cookie` line for the caller's own response: the stream handler
+ * puts it on the stream's headers, which costs a connection less than Kit's `cookies.set` (that
+ * resolves the path against the URL, then serializes the cookie into the response once more).
+ */
+export function readCookieSession(
+	cookies: Cookies,
+	url: URL,
+	{ name, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS }: SessionCookieOptions = {},
+): CookieSession {
+	const cookieName = sessionCookieName(url, name);
+	const existing = cookies.get(cookieName);
+	if (existing && SESSION_ID.test(existing)) return { id: existing };
+	const id = randomId();
+	// `__Host-` demands exactly this on https: Secure, Path=/, no Domain.
+	const secure = url.protocol === 'https:' ? '; Secure' : '';
+	const setCookie = `${cookieName}=${id}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
+	return { id, setCookie };
+}
+
+/**
+ * The default session through Kit's `cookies`, for a request whose response is the app's (a
+ * page, a form action): a new id is set there.
  */
 export function cookieSession(
 	cookies: Cookies,
 	url: URL,
-	{ name, maxAgeSeconds = 30 * 24 * 3600 }: SessionCookieOptions = {},
+	options: SessionCookieOptions = {},
 ): string {
-	const cookieName = sessionCookieName(url, name);
-	const existing = cookies.get(cookieName);
-	if (existing && SESSION_ID.test(existing)) return existing;
-	const id = randomId();
-	// `__Host-` demands exactly this on https: Secure, Path=/, no Domain.
-	cookies.set(cookieName, id, {
-		path: '/',
-		httpOnly: true,
-		sameSite: 'lax',
-		secure: url.protocol === 'https:',
-		maxAge: maxAgeSeconds,
-	});
+	const { id, setCookie } = readCookieSession(cookies, url, options);
+	if (setCookie) {
+		cookies.set(sessionCookieName(url, options.name), id, {
+			path: '/',
+			httpOnly: true,
+			sameSite: 'lax',
+			secure: url.protocol === 'https:',
+			maxAge: options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
+		});
+	}
 	return id;
 }

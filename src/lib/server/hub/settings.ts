@@ -4,6 +4,7 @@
 import { SSEConfigError } from '../errors.js';
 import type { TopicMapOf } from '../transport/index.js';
 import { DEFAULT_RETRY_MS } from '../transport/index.js';
+import type { SessionCookieOptions } from './request.js';
 import { type HubTopics, hubTopics } from './topics.js';
 import type { SSEHubOptions } from './types.js';
 
@@ -63,10 +64,27 @@ function checkInitialHistory(value: unknown, declared: ReadonlySet<string>): voi
 	}
 }
 
+/** A cookie name is an RFC 6265 token: the session cookie's line is written as is. */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function checkCookie({ name, maxAgeSeconds }: SessionCookieOptions = {}): void {
+	if (name !== undefined && !COOKIE_NAME.test(name)) {
+		throw new SSEConfigError(
+			`createSSEHub: cookie.name must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~), got ${JSON.stringify(name)}.`,
+		);
+	}
+	if (maxAgeSeconds !== undefined && !(Number.isSafeInteger(maxAgeSeconds) && maxAgeSeconds >= 0)) {
+		throw new SSEConfigError(
+			`createSSEHub: cookie.maxAgeSeconds must be a whole number of seconds, 0 or more, got ${maxAgeSeconds}.`,
+		);
+	}
+}
+
 export function hubSettings<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 ): HubSettings {
 	const topics = hubTopics(options);
+	checkCookie(options.cookie);
 	checkHistory('newTopicHistory', options.newTopicHistory);
 	checkInitialHistory(options.initialHistory, topics.declared);
 	const limits = options.limits ?? {};
