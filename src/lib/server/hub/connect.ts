@@ -6,7 +6,7 @@ import { SSEHubError } from '../errors.js';
 import { type HistoryStore, syncReadsOf } from '../history/index.js';
 import { planReplay, type ReplayPlan, type ReplayWriter } from '../replay/index.js';
 import type { CloseReason, SSEConnection } from '../transport/index.js';
-import { produceSSE, sseHeaders, type TopicMapOf } from '../transport/index.js';
+import { produceSSE, responseHeaders, type TopicMapOf } from '../transport/index.js';
 import { authorizeTopics, resolveSession } from './access.js';
 import { HubCounters } from './counters.js';
 import type { SharedFeed } from './feed.js';
@@ -106,7 +106,7 @@ async function connect<Topics extends TopicMapOf<Topics>>(
 	// and answers, no stream. SSEClient asks it after a failure, because a browser's EventSource
 	// cannot tell a 400 from a 503, nor read a Retry-After.
 	if (event.request.method === 'HEAD') {
-		return new Response(null, { headers: sseHeaders(cookieHeaders(who.setCookie)) });
+		return new Response(null, { headers: responseHeaders(cookieHeaders(who.setCookie)) });
 	}
 	streams.reserve(session);
 	try {

@@ -13,6 +13,7 @@ export {
 	type Producer,
 	type ProduceSSEOptions,
 	produceSSE,
+	responseHeaders,
 	type SSEMessage,
 	sseHeaders,
 	type TopicMap,

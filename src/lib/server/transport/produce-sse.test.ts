@@ -32,6 +32,22 @@ describe('the response', () => {
 		expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
 		expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
 		expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+
+		// Whatever the case of the names, and however the headers are given.
+		const given: HeadersInit[] = [
+			{ 'content-type': 'text/plain', 'x-accel-buffering': 'yes', vary: 'Cookie' },
+			new Headers({ 'Content-Type': 'text/plain', Vary: 'Cookie' }),
+			[
+				['content-type', 'text/plain'],
+				['vary', 'Cookie'],
+			],
+		];
+		for (const headers of given) {
+			const other = open({ headers }).response.headers;
+			expect(other.get('content-type')).toBe('text/event-stream; charset=utf-8');
+			expect(other.get('x-accel-buffering')).toBe('no');
+			expect(other.get('vary')).toBe('Cookie');
+		}
 	});
 
 	it('opens with the retry hint, before anything else', async () => {

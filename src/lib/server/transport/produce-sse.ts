@@ -47,11 +47,28 @@ const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 	'X-Accel-Buffering': 'no',
 });
 
+const PROTOCOL_NAMES = new Set(Object.keys(SSE_HEADERS).map((name) => name.toLowerCase()));
+
 /** The protocol's headers, with `extra` (which cannot override them). */
 export function sseHeaders(extra?: HeadersInit): Headers {
 	const headers = new Headers(extra);
 	for (const [name, value] of Object.entries(SSE_HEADERS)) headers.set(name, value);
 	return headers;
+}
+
+/**
+ * `sseHeaders` for a `Response`: a plain record stays one (the hub's `Set-Cookie` of a new
+ * session), since a `Headers` object costs a stream request more to make than the Response's own
+ * filling from a record.
+ */
+export function responseHeaders(extra?: HeadersInit): HeadersInit {
+	if (!extra) return SSE_HEADERS;
+	if (extra instanceof Headers || Array.isArray(extra)) return sseHeaders(extra);
+	const headers: Record<string, string> = {};
+	for (const [name, value] of Object.entries(extra)) {
+		if (!PROTOCOL_NAMES.has(name.toLowerCase())) headers[name] = value;
+	}
+	return Object.assign(headers, SSE_HEADERS);
 }
 
 /**
@@ -96,7 +113,5 @@ export function produceSSE<Topics extends TopicMapOf<Topics> = TopicMap>(
 	} else if (started) {
 		connection.onClose(started);
 	}
-	// Without extra headers the Response fills its own from the constant set: no Headers to copy.
-	const headers = options.headers ? sseHeaders(options.headers) : SSE_HEADERS;
-	return new Response(connection.stream, { headers });
+	return new Response(connection.stream, { headers: responseHeaders(options.headers) });
 }
