@@ -327,6 +327,15 @@ function targets(runs) {
 			: `time ${times(stormTime)}, peak RSS ${times(stormRss)}, every client its 100: ${exact ? 'yes' : 'no'}`,
 	);
 
+	// What SvelteKit itself costs per request, beside the storm's target: the same time to connect
+	// 10k, for the Kit app that does the least per stream.
+	const floor = ratio(10000, other, 'raw', (r) => r.connect?.connectMs);
+	if (floor !== undefined && other !== kit) {
+		rows.push(
+			`| context: ${other} / raw, time to connect 10k (what SvelteKit's request handling costs by itself) | ${times(floor)} | – |`,
+		);
+	}
+
 	const replaySizes = runs[0].replay?.raw?.replay?.rows.map((r) => r.retained) ?? [];
 	const retained = replaySizes.map((size) =>
 		median(
