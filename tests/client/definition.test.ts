@@ -3,7 +3,7 @@
 // `validate` checks what it receives with the same ones (here from a hub that checks nothing,
 // as an older server would), so a bad event reaches `onError` and never a handler.
 import { EventSource } from 'eventsource';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
 	defineTopics,
@@ -11,9 +11,9 @@ import {
 	type SSEClientError,
 	type TopicsOf,
 } from '../../src/lib/index.js';
-import { createSSEHub, type SSEHub } from '../../src/lib/server/index.js';
-import { serveHandler, type TestServer } from '../helpers/hub-server.js';
+import { hubFixture } from '../helpers/hub-fixture.js';
 import { cookieFetch } from '../helpers/sse-client.js';
+import { waiter } from '../helpers/waiter.js';
 
 const topics = defineTopics({
 	chat: z.object({ user: z.string(), text: z.string().min(1) }),
@@ -21,95 +21,62 @@ const topics = defineTopics({
 });
 type Topics = TopicsOf<typeof topics>;
 
-let server: TestServer | undefined;
-let hub: SSEHub<Topics> | undefined;
-let client: SSEClient<Topics> | undefined;
-
-afterEach(async () => {
-	client?.close();
-	await hub?.close();
-	await server?.close();
-	client = hub = server = undefined;
-});
-
-async function serve(made: SSEHub<Topics>) {
-	hub = made;
-	server = await serveHandler(made.handler());
-	return `${server.origin}/events`;
-}
-
-/** Resolves when `predicate` holds; `notify` checks it again (bounded by a timeout). */
-function waiter() {
-	const checks = new Set<() => void>();
-	return {
-		notify: () => {
-			for (const check of checks) check();
-		},
-		until: (what: string, predicate: () => boolean) =>
-			new Promise<void>((resolve, reject) => {
-				const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10_000);
-				const check = () => {
-					if (!predicate()) return;
-					clearTimeout(timer);
-					checks.delete(check);
-					resolve();
-				};
-				checks.add(check);
-				check();
-			}),
-	};
-}
+const fixture = hubFixture<Topics>(topics.names);
 
 describe('one topics definition for the hub and SSEClient', () => {
 	it('the client typed by it gets what the hub published, and none of what it refused', async () => {
-		const url = await serve(createSSEHub({ topics, closeOnSignals: false }));
+		const { hub, origin } = await fixture.start({ topics });
 		const wait = waiter();
 		const lines: string[] = [];
-		client = new SSEClient(url, {
-			definition: topics,
-			EventSource,
-			eventSourceInit: { fetch: cookieFetch() },
-			topics: {
-				chat: (message) => {
-					lines.push(`${message.user}: ${message.text}`);
-					wait.notify();
+		const client = fixture.track(
+			new SSEClient(`${origin}/events`, {
+				definition: topics,
+				EventSource,
+				eventSourceInit: { fetch: cookieFetch() },
+				topics: {
+					chat: (message) => {
+						lines.push(`${message.user}: ${message.text}`);
+						wait.notify();
+					},
+					presence: wait.notify,
 				},
-				presence: wait.notify,
-			},
-		});
-		await expect(hub?.publish('chat', { user: 'ann', text: '' })).rejects.toMatchObject({
+			}),
+		);
+		await expect(hub.publish('chat', { user: 'ann', text: '' })).rejects.toMatchObject({
 			code: 'invalid_data',
 		});
-		await hub?.publish('chat', { user: 'ann', text: 'hello' });
-		await hub?.publish('presence', { online: 1 }); // no schema: anything that is JSON
-		await wait.until('both events', () => client?.topicCounters.presence === 1);
+		await hub.publish('chat', { user: 'ann', text: 'hello' });
+		await hub.publish('presence', { online: 1 }); // no schema: anything that is JSON
+		await wait.until('both events', () => client.topicCounters.presence === 1);
 		expect(lines).toEqual(['ann: hello']);
 	});
 
 	it('validate: an event that fails its schema goes to onError, never to a handler', async () => {
-		// A hub that checks nothing on publish (made from the names only), as an older server.
-		const url = await serve(createSSEHub<Topics>({ topics: topics.names, closeOnSignals: false }));
+		// The fixture's hub, from the names only: it checks nothing on publish, as an older server.
+		const { hub, origin } = await fixture.start();
 		const wait = waiter();
 		const chats: unknown[] = [];
 		const errors: SSEClientError[] = [];
-		client = new SSEClient(url, {
-			definition: topics,
-			validate: true,
-			EventSource,
-			eventSourceInit: { fetch: cookieFetch() },
-			topics: {
-				chat: (message) => {
-					chats.push(message);
+		const client = fixture.track(
+			new SSEClient(`${origin}/events`, {
+				definition: topics,
+				validate: true,
+				EventSource,
+				eventSourceInit: { fetch: cookieFetch() },
+				topics: {
+					chat: (message) => {
+						chats.push(message);
+						wait.notify();
+					},
+				},
+				onError: (error) => {
+					errors.push(error);
 					wait.notify();
 				},
-			},
-			onError: (error) => {
-				errors.push(error);
-				wait.notify();
-			},
-		});
-		const bad = await hub?.publish('chat', { user: 'ann', text: '' });
-		await hub?.publish('chat', { user: 'ann', text: 'hello' });
+			}),
+		);
+		const bad = await hub.publish('chat', { user: 'ann', text: '' });
+		await hub.publish('chat', { user: 'ann', text: 'hello' });
 		await wait.until('the valid event and the error', () => chats.length + errors.length === 2);
 		expect(chats).toEqual([{ user: 'ann', text: 'hello' }]);
 		expect(errors).toHaveLength(1);

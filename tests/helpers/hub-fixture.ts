@@ -15,7 +15,7 @@ export function hubFixture<Topics extends TopicMapOf<Topics>>(
 ) {
 	let server: TestServer | undefined;
 	let hub: SSEHub<Topics> | undefined;
-	const clients: TestClient[] = [];
+	const clients: Array<{ close(): void }> = [];
 
 	async function stop(): Promise<void> {
 		for (const client of clients.splice(0)) client.close();
@@ -36,8 +36,8 @@ export function hubFixture<Topics extends TopicMapOf<Topics>>(
 		open(url: string, jar?: Map<string, string>): TestClient {
 			return this.track(openClient(url, topics, jar));
 		},
-		/** Closes `client` after the test. */
-		track(client: TestClient): TestClient {
+		/** Closes `client` (a TestClient, an SSEClient) after the test, before the hub. */
+		track<Client extends { close(): void }>(client: Client): Client {
 			clients.push(client);
 			return client;
 		},

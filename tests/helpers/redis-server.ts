@@ -12,7 +12,7 @@ import { freePort } from './free-port.js';
 /** Re-exported: the Redis suites take their ports from here. */
 export { freePort };
 
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -38,14 +38,16 @@ export async function connectAdmin() {
 }
 
 /**
- * The shared Redis for one test file: `admin` (connected before its tests) and `newPrefix()`, a
- * key prefix of this run (`<name>:<run>:<n>:`). Whatever the run leaves under them is deleted
- * after the file's tests.
+ * The shared Redis for one test file: `admin` (connected before its tests), `newPrefix()`, a key
+ * prefix of this run (`<name>:<run>:<n>:`), and `testPrefix()`, one that is checked and deleted as
+ * soon as the running test finishes. Whatever the run leaves under them is deleted after the
+ * file's tests.
  */
 export function sharedRedis(name: string) {
 	const run = `${name}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 	let client: AdminClient | undefined;
 	let count = 0;
+	const newPrefix = () => `${run}:${++count}:`;
 	beforeAll(async () => {
 		client = await connectAdmin();
 	});
@@ -55,13 +57,24 @@ export function sharedRedis(name: string) {
 		if (left.length > 0) await client.del(left);
 		await client.close();
 	});
+	const admin = (): AdminClient => {
+		if (!client) throw new Error('sharedRedis: admin is connected in beforeAll, use it in a test');
+		return client;
+	};
 	return {
 		get admin(): AdminClient {
-			if (!client)
-				throw new Error('sharedRedis: admin is connected in beforeAll, use it in a test');
-			return client;
+			return admin();
 		},
-		newPrefix: () => `${run}:${++count}:`,
+		newPrefix,
+		/**
+		 * A fresh prefix whose keys are checked for a TTL and deleted when the running test has
+		 * finished (after its `afterEach` hooks, so the stores on it are closed). Call it in a test.
+		 */
+		testPrefix(): string {
+			const prefix = newPrefix();
+			onTestFinished(() => cleanUp(admin(), prefix));
+			return prefix;
+		},
 	};
 }
 
@@ -134,13 +147,14 @@ export interface PersistentRedis {
 	save(): Promise<void>;
 	/** Kills the server (no shutdown save) and starts it again on the same port and directory. */
 	restart(): Promise<void>;
-	/** Kills the server and deletes its directory. */
+	/** Kills the server and deletes its directory (done when the test that started it finishes). */
 	stop(): Promise<void>;
 }
 
 /**
  * A throwaway redis-server that keeps its data in a temporary directory across `restart()`: RDB
- * snapshots by `save()` only, or whatever `args` configure (`--appendonly yes`, say).
+ * snapshots by `save()` only, or whatever `args` configure (`--appendonly yes`, say). Call it in a
+ * test: it is stopped when the test has finished, after its `afterEach` hooks.
  */
 export async function persistentRedis(args: readonly string[] = []): Promise<PersistentRedis> {
 	const dir = await mkdtemp(join(tmpdir(), 'sse-redis-'));
@@ -148,7 +162,7 @@ export async function persistentRedis(args: readonly string[] = []): Promise<Per
 	const serverArgs = ['--dir', dir, ...args];
 	let child = await startRedis(port, 5000, serverArgs);
 	const url = `redis://127.0.0.1:${port}`;
-	return {
+	const server: PersistentRedis = {
 		url,
 		async save() {
 			const client = createClient({ url, socket: { reconnectStrategy: false } });
@@ -166,6 +180,8 @@ export async function persistentRedis(args: readonly string[] = []): Promise<Per
 			await rm(dir, { recursive: true, force: true });
 		},
 	};
+	onTestFinished(() => server.stop());
+	return server;
 }
 
 /** Calls `call` until it resolves (a Redis that is coming back), for at most `ms`. */

@@ -9,6 +9,7 @@ import { SSEClient } from '../../src/lib/client/index.js';
 import { memoryHistory, type NewTopicHistory, type SSEHub } from '../../src/lib/server/index.js';
 import { hubFixture } from '../helpers/hub-fixture.js';
 import { cookieFetch, dataEvents, type Received, type TestClient } from '../helpers/sse-client.js';
+import { waiter } from '../helpers/waiter.js';
 
 type Topics = { chat: { n: number }; news: { n: number } };
 
@@ -166,22 +167,7 @@ describe('a stream has a position from its first byte', () => {
 		const got: number[] = [];
 		let readies = 0;
 		const fetchWithCookies = cookieFetch();
-		const waiters = new Set<() => void>();
-		const until = (what: string, predicate: () => boolean) =>
-			new Promise<void>((resolve, reject) => {
-				const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), 10_000);
-				const check = () => {
-					if (!predicate()) return;
-					clearTimeout(timer);
-					waiters.delete(check);
-					resolve();
-				};
-				waiters.add(check);
-				check();
-			});
-		const notify = () => {
-			for (const check of [...waiters]) check();
-		};
+		const { notify, until } = waiter();
 		class CountingEventSource extends EventSource {
 			constructor(url: string | URL, init?: ConstructorParameters<typeof EventSource>[1]) {
 				super(url, init);

@@ -15,7 +15,6 @@ import {
 } from '../../src/lib/server/index.js';
 import { serveHandler } from '../helpers/hub-server.js';
 import {
-	cleanUp,
 	freePort,
 	REDIS_URL,
 	sharedRedis,
@@ -70,9 +69,7 @@ const stores: Array<[string, () => HistoryStore]> = [
 	[
 		'redisHistory',
 		() => {
-			const prefix = redisRun.newPrefix();
-			closers.push(() => cleanUp(redisRun.admin, prefix));
-			return redisHistory({ url: REDIS_URL, prefix });
+			return redisHistory({ url: REDIS_URL, prefix: redisRun.testPrefix() });
 		},
 	],
 ];

@@ -3,16 +3,11 @@
 // kills and restarts, with the persistence it needs).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HistoryStore } from '../../src/lib/server/history/index.js';
-import {
-	type RedisHistoryOptions,
-	redisHistory,
-} from '../../src/lib/server/history/redis/index.js';
+import { redisHistory } from '../../src/lib/server/history/redis/index.js';
 import { createSSEHub, type SSEHub } from '../../src/lib/server/index.js';
 import { serveHandler, type TestServer } from '../helpers/hub-server.js';
 import {
-	cleanUp,
 	keysOf,
-	type PersistentRedis,
 	persistentRedis,
 	REDIS_URL,
 	sharedRedis,
@@ -24,20 +19,11 @@ type Topics = { chat: { n: number } };
 
 const redisRun = sharedRedis('sse-history');
 
+// Redis servers and key prefixes are cleaned up by their helpers once these have run.
 const closers: Array<() => Promise<void> | void> = [];
-const prefixes: string[] = [];
-const redisServers: PersistentRedis[] = [];
 afterEach(async () => {
 	for (const close of closers.splice(0).reverse()) await close();
-	for (const server of redisServers.splice(0)) await server.stop();
-	for (const prefix of prefixes.splice(0)) await cleanUp(redisRun.admin, prefix);
 });
-
-function newPrefix(): string {
-	const prefix = redisRun.newPrefix();
-	prefixes.push(prefix);
-	return prefix;
-}
 
 /** A hub on `store`, served over HTTP, closed (store included) after the test. */
 async function serve(store: HistoryStore): Promise<{ hub: SSEHub<Topics>; origin: string }> {
@@ -61,15 +47,10 @@ function track(client: TestClient): TestClient {
 	return client;
 }
 
-function store(options: RedisHistoryOptions = {}): HistoryStore {
-	return redisHistory({ url: REDIS_URL, prefix: newPrefix(), ...options });
-}
-
 describe('redisHistory sessions', () => {
 	it('keeps at most maxSessions under a flood of cookie-less connects', async () => {
-		const history = store({ maxSessions: 10 });
-		const { hub, origin } = await serve(history);
-		const prefix = prefixes[0] as string;
+		const prefix = redisRun.testPrefix();
+		const { hub, origin } = await serve(redisHistory({ url: REDIS_URL, prefix, maxSessions: 10 }));
 		for (let i = 0; i < 40; i++) {
 			const client = track(openClient(`${origin}/?topics=chat`, ['chat'])); // no cookie: a new session
 			await client.until((r) => r.some((e) => e.type === 'sse:ready'), 'ready');
@@ -85,7 +66,6 @@ describe('redisHistory sessions', () => {
 describe('redisHistory restarts', () => {
 	it('tells an open stream of a new epoch when Redis restarts from an older snapshot, and delivers what comes next', async () => {
 		const server = await persistentRedis();
-		redisServers.push(server);
 		const { hub, origin } = await serve(redisHistory({ url: server.url, prefix: 'app:' }));
 		const client = track(openClient(`${origin}/?topics=chat`, ['chat']));
 		await client.until((r) => r.some((e) => e.type === 'sse:ready'), 'ready');

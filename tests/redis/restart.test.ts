@@ -15,7 +15,6 @@ import {
 } from '../../src/lib/server/history/redis/index.js';
 import { parseEventId } from '../../src/lib/server/wire/index.js';
 import {
-	cleanUp,
 	keysOf,
 	type PersistentRedis,
 	persistentRedis,
@@ -26,25 +25,16 @@ import {
 
 const redisRun = sharedRedis('sse-restart');
 
+// Redis servers and key prefixes are cleaned up by their helpers once the stores are closed.
 const stores: HistoryStore[] = [];
-const servers: PersistentRedis[] = [];
-const prefixes: string[] = [];
 afterEach(async () => {
 	for (const store of stores.splice(0)) await store.close();
-	for (const server of servers.splice(0)) await server.stop();
-	for (const prefix of prefixes.splice(0)) await cleanUp(redisRun.admin, prefix);
 });
 
 function open(options: RedisHistoryOptions): HistoryStore {
 	const store = redisHistory({ prefix: 'app:', ...options });
 	stores.push(store);
 	return store;
-}
-
-async function redis(args: readonly string[] = []): Promise<PersistentRedis> {
-	const server = await persistentRedis(args);
-	servers.push(server);
-	return server;
 }
 
 const epochOf = (event: StoredEvent) => parseEventId(event.id)?.epoch;
@@ -69,7 +59,7 @@ async function snapshotAtFive(server: PersistentRedis, store: HistoryStore): Pro
 
 describe('redisHistory when Redis goes back in time', () => {
 	it('starts a new epoch after Redis restarts from an older snapshot, even in a process that never saw the lost ids', async () => {
-		const server = await redis();
+		const server = await persistentRedis();
 		const before = open({ url: server.url });
 		const epoch = await snapshotAtFive(server, before);
 		await server.restart();
@@ -89,7 +79,7 @@ describe('redisHistory when Redis goes back in time', () => {
 	});
 
 	it('keeps the epoch across a restart when told Redis loses nothing (AOF, appendfsync always)', async () => {
-		const server = await redis(['--appendonly', 'yes', '--appendfsync', 'always']);
+		const server = await persistentRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
 		const before = open({ url: server.url, keepEpochOnRestart: true });
 		let last: StoredEvent | undefined;
 		for (let i = 1; i <= 10; i++) last = await before.append({ topic: 'a', data: String(i) });
@@ -100,7 +90,7 @@ describe('redisHistory when Redis goes back in time', () => {
 	});
 
 	it('still starts a new epoch when its head is below an id this process has seen, even when told to keep it', async () => {
-		const server = await redis();
+		const server = await persistentRedis();
 		const store = open({ url: server.url, keepEpochOnRestart: true });
 		const epoch = await snapshotAtFive(server, store);
 		await server.restart();
@@ -110,7 +100,7 @@ describe('redisHistory when Redis goes back in time', () => {
 	});
 
 	it('retires the epoch when its live feed sees an id again, and tells its listeners to catch up', async () => {
-		const server = await redis();
+		const server = await persistentRedis();
 		const listening = open({ url: server.url, keepEpochOnRestart: true });
 		const received: string[] = [];
 		let resyncs = 0;
@@ -142,8 +132,7 @@ describe('redisHistory when Redis goes back in time', () => {
 
 describe('redisHistory live feed', () => {
 	it('tells its listeners to catch up when a new epoch begins while it stays connected', async () => {
-		const prefix = redisRun.newPrefix();
-		prefixes.push(prefix);
+		const prefix = redisRun.testPrefix();
 		const listening = open({ url: REDIS_URL, prefix });
 		const other = open({ url: REDIS_URL, prefix });
 		const calls: string[] = [];

@@ -18,7 +18,6 @@ import {
 import { serveHandler, type TestServer } from '../helpers/hub-server.js';
 import { type RedisProxy, startRedisProxy } from '../helpers/redis-proxy.js';
 import {
-	cleanUp,
 	freePort,
 	REDIS_URL,
 	sharedRedis,
@@ -47,24 +46,16 @@ interface Node {
 
 const nodes: Node[] = [];
 const clients: TestClient[] = [];
-const prefixes: string[] = [];
 const redisServers: ChildProcess[] = [];
 const proxies: RedisProxy[] = [];
 
+// Key prefixes (redisRun.testPrefix) are checked and deleted after this has run.
 afterEach(async () => {
 	for (const client of clients.splice(0)) client.close();
 	for (const node of nodes.splice(0)) await node.close();
 	for (const child of redisServers.splice(0)) await stopRedis(child);
 	for (const proxy of proxies.splice(0)) await proxy.close();
-	for (const prefix of prefixes.splice(0)) await cleanUp(redisRun.admin, prefix);
 });
-
-/** A fresh key prefix on the shared Redis, deleted after the test. */
-function newPrefix(): string {
-	const prefix = redisRun.newPrefix();
-	prefixes.push(prefix);
-	return prefix;
-}
 
 async function startNode(
 	name: string,
@@ -148,7 +139,7 @@ async function publishOnceUp<K extends Topic>(node: Node, topic: K, data: Topics
 
 describe('two processes sharing one Redis prefix', () => {
 	it('a client on either process receives what is published on the other, once each', async () => {
-		const prefix = newPrefix();
+		const prefix = redisRun.testPrefix();
 		const a = await startNode('A', { prefix });
 		const b = await startNode('B', { prefix });
 		const onA = open(streamUrl(a, ['chat']));
@@ -178,7 +169,7 @@ describe('two processes sharing one Redis prefix', () => {
 	});
 
 	it('a client whose process goes away resumes on the other with exactly what it missed', async () => {
-		const prefix = newPrefix();
+		const prefix = redisRun.testPrefix();
 		const a = await startNode('A', { prefix });
 		const b = await startNode('B', { prefix });
 		const first = open(streamUrl(a, ['chat', 'logs']));
@@ -227,7 +218,7 @@ describe('two processes sharing one Redis prefix', () => {
 	});
 
 	it('concurrent publishers on both processes: every client gets every event of its topics once, in seq order', async () => {
-		const prefix = newPrefix();
+		const prefix = redisRun.testPrefix();
 		// The late joiners below get every retained event, which the test expects them to have.
 		const a = await startNode('A', { prefix }, { initialHistory: 'all' });
 		const b = await startNode('B', { prefix }, { initialHistory: 'all' });
@@ -523,7 +514,7 @@ describe('while the live feed is in doubt', () => {
 	}
 
 	it('holds live events until the catch-up when the subscriber connection is back before the command connection', async () => {
-		const prefix = newPrefix();
+		const prefix = redisRun.testPrefix();
 		const proxy = await startRedisProxy(REDIS_URL);
 		proxies.push(proxy);
 		const a = await startNode('A', { url: proxy.url, prefix });
@@ -556,7 +547,7 @@ describe('while the live feed is in doubt', () => {
 	});
 
 	it('catches up a stream whose replay was being written, and one opened, while the feed was down', async () => {
-		const prefix = newPrefix();
+		const prefix = redisRun.testPrefix();
 		const proxy = await startRedisProxy(REDIS_URL);
 		proxies.push(proxy);
 		// Replies are held back below for a while: long enough not to count as Redis gone.
@@ -601,7 +592,7 @@ describe('while the live feed is in doubt', () => {
 		const proxy = await startRedisProxy(REDIS_URL);
 		proxies.push(proxy);
 		const timeoutMs = 300;
-		const store = redisHistory({ url: proxy.url, prefix: newPrefix(), timeoutMs });
+		const store = redisHistory({ url: proxy.url, prefix: redisRun.testPrefix(), timeoutMs });
 		await store.listen?.({ onEvent() {}, onDoubt() {}, onResync() {} });
 		const frozen = proxy.freezeRepliesAfter(scripts.meta.sha);
 		const head = store.head().catch((error: unknown) => error);
@@ -616,7 +607,7 @@ describe('while the live feed is in doubt', () => {
 
 describe('shutdown', () => {
 	it("on sveltekit:shutdown the hub closes with the store's connections, and the app's own client stays open", async () => {
-		const prefix = newPrefix();
+		const prefix = redisRun.testPrefix();
 		const channel = `${prefix}live`;
 		const appClient = createClient({ url: REDIS_URL });
 		appClient.on('error', () => {});

@@ -16,17 +16,18 @@ function byTopic(cursors: readonly TopicCursor[]): Record<string, CursorStart> {
 	return out;
 }
 
-async function storeWith(count: number): Promise<HistoryStore> {
+/** A store holding `count` events (all on topic a, seqs 1 to count), and its epoch. */
+async function storeWith(count: number): Promise<{ store: HistoryStore; epoch: string }> {
 	const store = memoryHistory();
 	for (let i = 0; i < count; i++) await store.append({ topic: 'a', data: String(i) });
-	return store;
+	return { store, epoch: await store.epoch() };
 }
 
 describe('planReplay', () => {
 	const topics = ['a', 'b'];
 
 	it('gives a fresh client everything after the head and its first-connection history, with no gap', async () => {
-		const store = await storeWith(3);
+		const { store } = await storeWith(3);
 		const cases: Array<[InitialHistory | undefined, CursorStart]> = [
 			[undefined, { after: 3, last: 10 }],
 			['all', { after: 3, last: ALL }],
@@ -57,8 +58,7 @@ describe('planReplay', () => {
 	});
 
 	it('reports a malformed id as a gap and falls back to the history policy', async () => {
-		const store = await storeWith(3);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(3);
 		const bad = [
 			'garbage',
 			'42',
@@ -91,8 +91,7 @@ describe('planReplay', () => {
 	});
 
 	it('treats a seq beyond the head of this epoch as malformed', async () => {
-		const store = await storeWith(3);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(3);
 		await store.setCursorRecord('s1', {
 			connection: 'c1',
 			topics: ['a', 'b'],
@@ -113,7 +112,7 @@ describe('planReplay', () => {
 	});
 
 	it('reports a position from another epoch as an epoch gap, whatever its seq', async () => {
-		const store = await storeWith(3);
+		const { store } = await storeWith(3);
 		for (const lastEventId of ['otherepoch-1', 'otherepoch-999999']) {
 			const plan = await planReplay({
 				store,
@@ -129,8 +128,7 @@ describe('planReplay', () => {
 	});
 
 	it('resumes the topics the client had and gives new ones their history', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		await store.setCursorRecord('s1', { connection: 'c1', topics: ['a', 'b'], from: 2, to: 8 });
 		const plan = await planReplay({
 			store,
@@ -151,7 +149,7 @@ describe('planReplay', () => {
 	});
 
 	it('gives one topic its own first-connection history; those not named get the default', async () => {
-		const store = await storeWith(3);
+		const { store } = await storeWith(3);
 		const plan = await planReplay({
 			store,
 			session: 's1',
@@ -166,8 +164,7 @@ describe('planReplay', () => {
 	});
 
 	it('gives a topic asked with history its history although the client had it', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		await store.setCursorRecord('s1', {
 			connection: 'c1',
 			client: 'tab-group-1',
@@ -190,8 +187,7 @@ describe('planReplay', () => {
 	});
 
 	it('gives a tab new to a shared stream (?first=) the first-connection history, not newTopicHistory', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		const record = { connection: 'c1', client: 'tab-group-1', topics: ['a'], from: 2, to: 8 };
 		await store.setCursorRecord('s1', record);
 		const plan = await planReplay({
@@ -209,8 +205,7 @@ describe('planReplay', () => {
 	});
 
 	it('trusts a client that states it had a topic (?had=, a snapshot position): no history', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		const plan = await planReplay({
 			store,
 			session: 's1',
@@ -225,8 +220,7 @@ describe('planReplay', () => {
 	});
 
 	it('starts the connection at the position when every topic was had', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		await store.setCursorRecord('s1', { connection: 'c1', topics: ['a', 'b'], from: 2, to: 8 });
 		const plan = await planReplay({ store, session: 's1', topics, lastEventId: `${epoch}-6` });
 		expect(byTopic(plan.cursors)).toEqual({ a: { after: 6 }, b: { after: 6 } });
@@ -234,8 +228,7 @@ describe('planReplay', () => {
 	});
 
 	it('treats every topic as new for a valid position with no covering record', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		// A session the store never saw, and one whose only record ended before the position.
 		await store.setCursorRecord('s2', { connection: 'c1', topics: ['a', 'b'], from: 0, to: 4 });
 		for (const session of ['unknown', 's2']) {
@@ -251,8 +244,7 @@ describe('planReplay', () => {
 	});
 
 	it('does not let one tab’s topics count as had for another tab of the session', async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		await store.setCursorRecord('s1', { connection: 'tab1', topics: ['a'], from: 0, to: null });
 		await store.setCursorRecord('s1', { connection: 'tab2', topics: ['a', 'b'], from: 3, to: 9 });
 		const plan = await planReplay({ store, session: 's1', topics, lastEventId: `${epoch}-5` });
@@ -260,8 +252,7 @@ describe('planReplay', () => {
 	});
 
 	it("with a client id, only that client's records count", async () => {
-		const store = await storeWith(10);
-		const epoch = await store.epoch();
+		const { store, epoch } = await storeWith(10);
 		const record = { from: 3, to: null, added: [] };
 		await store.setCursorRecord('s1', {
 			...record,
@@ -285,7 +276,7 @@ describe('planReplay', () => {
 	});
 
 	it('a client with no id to send resumes from the oldest start of its own records', async () => {
-		const store = await storeWith(10);
+		const { store } = await storeWith(10);
 		await store.setCursorRecord('s1', {
 			connection: 'x',
 			client: 'tab1',
