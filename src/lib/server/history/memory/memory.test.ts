@@ -120,6 +120,34 @@ describe('memoryHistory', () => {
 			expect((await store.stats()).events).toBe(0);
 		});
 
+		it('forgets each idle session at its own time, after others left the idle ones or none were left', async () => {
+			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
+			const t0 = clock.time;
+			const at = (ms: number) => {
+				clock.time = t0 + ms;
+			};
+			const sessions = async () => (await store.stats()).sessions;
+			for (const [i, session] of ['s1', 's2', 's3'].entries()) {
+				at(i * 1_000);
+				await store.setCursorRecord(session, closed('c1'));
+			}
+			at(5_000);
+			expect(await sessions()).toBe(3);
+			await store.setCursorRecord('s1', open('c2')); // the idlest leaves the idle ones
+			at(11_000);
+			expect(await sessions()).toBe(3); // s2 was last active at 1,000: exactly its TTL
+			at(11_001);
+			expect(await sessions()).toBe(2);
+			at(12_001);
+			expect(await sessions()).toBe(1); // only s1, which is open
+			// With none idle, a session that becomes idle now ages from now.
+			await store.setCursorRecord('s4', closed('c1'));
+			at(22_001);
+			expect(await sessions()).toBe(2);
+			at(22_002);
+			expect(await sessions()).toBe(1);
+		});
+
 		it('counts reads, appends and records as activity', async () => {
 			const { store, clock } = clocked({ sessionTtlMs: 10_000 });
 			await store.setCursorRecord('s1', closed('c1'));

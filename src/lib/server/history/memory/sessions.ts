@@ -28,6 +28,12 @@ export class Sessions {
 	// that forgetting sessions never makes a gap on a topic they had no events of.
 	readonly #forgottenUpTo = new Map<string, number>();
 	#forgottenFloor = 0;
+	/**
+	 * No idle session can expire while the clock is at or below this: `expire` runs on every
+	 * touch, and walking the idle map even to its first entry is not free once its front holds
+	 * the holes of sessions that left it (a reconnect storm moves thousands from idle to open).
+	 */
+	#keptUntil = Number.NEGATIVE_INFINITY;
 
 	constructor(
 		readonly ttlMs: number,
@@ -67,11 +73,18 @@ export class Sessions {
 
 	/** Forgets idle sessions past their TTL, oldest first (an open session is active by definition). */
 	expire(): void {
-		const cutoff = this.now() - this.ttlMs;
+		const now = this.now();
+		if (now <= this.#keptUntil) return;
+		const cutoff = now - this.ttlMs;
 		for (const [id, session] of this.#idle) {
-			if (session.lastActive >= cutoff) break;
+			if (session.lastActive >= cutoff) {
+				this.#keptUntil = session.lastActive + this.ttlMs;
+				return;
+			}
 			this.#forget(id, session);
 		}
+		// None idle: a session that becomes idle is touched then, so it is kept at least that long.
+		this.#keptUntil = now + this.ttlMs;
 	}
 
 	/** Drops what aged out of every session's own log. */
