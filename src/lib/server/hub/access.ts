@@ -2,7 +2,7 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import { SSEHubError } from '../errors.js';
 import type { TopicMapOf } from '../transport/index.js';
-import { type CookieSession, cookieSession, readCookieSession } from './request.js';
+import { cookieSession, type RequestSession, readCookieSession } from './request.js';
 import type { SSEHubOptions } from './types.js';
 
 export async function sessionOf<Topics extends TopicMapOf<Topics>>(
@@ -23,7 +23,7 @@ export async function sessionOf<Topics extends TopicMapOf<Topics>>(
 export function resolveSession<Topics extends TopicMapOf<Topics>>(
 	options: SSEHubOptions<Topics>,
 	event: RequestEvent,
-): CookieSession | Promise<CookieSession> {
+): RequestSession | Promise<RequestSession> {
 	if (!options.session) return readCookieSession(event.cookies, event.url, options.cookie);
 	return sessionOf(options, event).then((session) => {
 		if (!session) {

@@ -13,9 +13,9 @@ import type { SharedFeed } from './feed.js';
 import type { OpenStreams } from './open-streams.js';
 import { randomId } from './random-id.js';
 import {
-	type CookieSession,
 	clientOf,
 	parseTopics,
+	type RequestSession,
 	resumePosition,
 	streamListsOf,
 } from './request.js';
@@ -188,7 +188,7 @@ function registrationOf(client: string | undefined, plan: ReplayPlan): Registrat
 
 function openStream<Topics extends TopicMapOf<Topics>>(
 	parts: ConnectParts<Topics>,
-	{ id: session, setCookie }: CookieSession,
+	{ id: session, setCookie }: RequestSession,
 	topics: string[],
 	plan: ReplayPlan,
 	signal: AbortSignal,

@@ -135,8 +135,8 @@ export function sessionCookieName(url: URL, name = 'sse_session'): string {
 	return url.protocol === 'https:' && !name.startsWith(HOST_PREFIX) ? HOST_PREFIX + name : name;
 }
 
-/** The default session of one request: its id, and the `Set-Cookie` line if it was made now. */
-export interface CookieSession {
+/** A request's session: its id, and the `Set-Cookie` line if it is a default one made now. */
+export interface RequestSession {
 	id: string;
 	setCookie?: string;
 }
@@ -154,7 +154,7 @@ export function readCookieSession(
 	cookies: Cookies,
 	url: URL,
 	{ name, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS }: SessionCookieOptions = {},
-): CookieSession {
+): RequestSession {
 	const cookieName = sessionCookieName(url, name);
 	const existing = cookies.get(cookieName);
 	if (existing && SESSION_ID.test(existing)) return { id: existing };
