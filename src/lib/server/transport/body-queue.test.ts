@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BodyQueue } from './body-queue.js';
 
-const bytes = (...values: number[]) => new Uint8Array(values);
+// What the queue hands a reader in Node: Buffers (each over its own memory, not Node's pool).
+const bytes = (...values: number[]) => Buffer.from(new Uint8Array(values).buffer);
 
 function queue() {
 	const hooks = { taken: vi.fn(), cancelled: vi.fn() };
@@ -44,9 +45,25 @@ describe('BodyQueue read through getReader()', () => {
 		expect(firsts).toEqual([0, 32]);
 	});
 
+	it('gives a plain Uint8Array shared by many streams to each as the same Buffer, not a copy', async () => {
+		const shared = new Uint8Array([1, 2, 3]);
+		const values = [];
+		for (let i = 0; i < 3; i++) {
+			const { body } = queue();
+			const waiting = body.stream.getReader().read();
+			body.push(shared);
+			values.push((await waiting).value);
+		}
+		expect(values[0]).toBeInstanceOf(Buffer);
+		expect(values[0]?.buffer).toBe(shared.buffer);
+		expect(values[1]).toBe(values[0]);
+		expect(values[2]).toBe(values[0]);
+		expect(values[0]).toEqual(bytes(1, 2, 3));
+	});
+
 	it('hands a large chunk over as it is, not joined: it is shared, not copied per stream', async () => {
 		const { body } = queue();
-		const large = new Uint8Array(16 * 1024).fill(7);
+		const large = Buffer.from(new Uint8Array(16 * 1024).fill(7).buffer);
 		body.push(bytes(1));
 		body.push(bytes(2));
 		body.push(large);

@@ -23,12 +23,49 @@ const JOIN_BELOW = 4 * 1024;
 /** Nothing is queued inside the Web Stream itself: this queue is the only one. */
 const NO_QUEUE = new CountQueuingStrategy({ highWaterMark: 0 });
 
-type ReadResult = ReadableStreamReadResult<Uint8Array>;
-interface PendingRead {
-	resolve(result: ReadResult): void;
-	reject(error: unknown): void;
+/**
+ * The byte type a Node writer takes as it is. Node's writable streams wrap every chunk that is a
+ * plain `Uint8Array` in a new `Buffer`, at every write: a tick's chunk written to ten thousand
+ * streams would be wrapped ten thousand times. Where there is a `Buffer` (Node, Bun, Deno), a
+ * chunk is wrapped once, when the first stream gets it (the streams of a tick get it one after
+ * another), and the others get the same wrapper; elsewhere chunks stay as they are.
+ */
+const platformBytes = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+/** The last chunk wrapped, and its wrapper. */
+let lastChunk: Uint8Array | undefined;
+let lastWrapped: Uint8Array | undefined;
+
+function asPlatformBytes(chunk: Uint8Array): Uint8Array {
+	if (!platformBytes || chunk instanceof platformBytes) return chunk;
+	if (chunk !== lastChunk) {
+		lastWrapped = platformBytes.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+		lastChunk = chunk;
+	}
+	return lastWrapped as Uint8Array;
 }
+
+/** A chunk of one stream's own (a join) as the platform's bytes, not kept for the next stream. */
+function ownPlatformBytes(chunk: Uint8Array): Uint8Array {
+	return platformBytes
+		? platformBytes.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+		: chunk;
+}
+
+type ReadResult = ReadableStreamReadResult<Uint8Array>;
+/** Settles a waiting read: with a result, or with a rejected promise to fail it. */
+type SettleRead = (result: ReadResult | PromiseLike<ReadResult>) => void;
 const DONE: ReadResult = { done: true, value: undefined };
+
+/**
+ * A waiting read lives until the next chunk, long enough for the garbage collector to copy it out
+ * of the young generation (ten thousand streams, once per chunk), so it is kept small: one shared
+ * executor rather than a closure per read, and only the promise's `resolve` is kept (a read is
+ * failed by resolving it with a rejected promise).
+ */
+let newRead: SettleRead | undefined;
+function keepResolve(resolve: SettleRead): void {
+	newRead = resolve;
+}
 
 /**
  * The queue behind one response body. A `ReadableStream` read costs a read request, a pull and
@@ -48,8 +85,8 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 	/** Ended abruptly: what is queued is dropped and reads fail with this. */
 	#failure: Error | undefined;
 	/** A direct reader's read waiting for a chunk, and any after it (rare: readers read in turn). */
-	#read: PendingRead | undefined;
-	#moreReads: PendingRead[] | undefined;
+	#read: SettleRead | undefined;
+	#moreReads: SettleRead[] | undefined;
 	#controller!: ReadableStreamDefaultController<Uint8Array>;
 	/** The Web Stream asked for a chunk (`pull`) and has not had one yet. */
 	#streamWaiting = false;
@@ -72,12 +109,13 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 	}
 
 	/** Queues a chunk (or hands it to a waiting reader). Ignored once the body is finished. */
-	push(chunk: Uint8Array): void {
-		if (this.#finished || chunk.length === 0) return;
+	push(bytes: Uint8Array): void {
+		if (this.#finished || bytes.length === 0) return;
+		const chunk = asPlatformBytes(bytes);
 		if (this.#bytes === 0) {
 			const read = this.#nextRead();
 			if (read) {
-				read.resolve({ done: false, value: chunk });
+				read({ done: false, value: chunk });
 				return;
 			}
 			if (this.#streamWaiting) {
@@ -115,7 +153,7 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		this.#finished = true;
 		this.#failure = error;
 		this.#drop();
-		for (let read = this.#nextRead(); read; read = this.#nextRead()) read.reject(error);
+		this.#failReads(error);
 		try {
 			this.#controller.error(error);
 		} catch {
@@ -131,17 +169,18 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 			this.#end();
 			return Promise.resolve(DONE);
 		}
-		return new Promise((resolve, reject) => {
-			if (!this.#read) this.#read = { resolve, reject };
-			else if (this.#moreReads) this.#moreReads.push({ resolve, reject });
-			else this.#moreReads = [{ resolve, reject }];
-		});
+		const read = new Promise<ReadResult>(keepResolve);
+		const resolve = newRead as SettleRead;
+		newRead = undefined;
+		if (!this.#read) this.#read = resolve;
+		else if (this.#moreReads) this.#moreReads.push(resolve);
+		else this.#moreReads = [resolve];
+		return read;
 	}
 
 	/** A direct reader let go: its waiting reads fail, as the Streams spec has it. */
 	released(): void {
-		const error = new TypeError('The reader was released.');
-		for (let read = this.#nextRead(); read; read = this.#nextRead()) read.reject(error);
+		this.#failReads(new TypeError('The reader was released.'));
 	}
 
 	// The Web Stream's underlying source.
@@ -161,7 +200,7 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		const wasFinished = this.#finished;
 		this.#finished = true;
 		this.#drop();
-		for (let read = this.#nextRead(); read; read = this.#nextRead()) read.resolve(DONE);
+		for (let read = this.#nextRead(); read; read = this.#nextRead()) read(DONE);
 		if (!wasFinished) this.#hooks.cancelled();
 	}
 
@@ -178,7 +217,10 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 				size += next;
 			}
 		}
-		const value = end > this.#head + 1 ? concatBytes(chunks.slice(this.#head, end), size) : first;
+		const value =
+			end > this.#head + 1
+				? ownPlatformBytes(concatBytes(chunks.slice(this.#head, end), size))
+				: first;
 		this.#head = end;
 		this.#bytes -= size;
 		if (this.#head === chunks.length) {
@@ -192,10 +234,14 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 		return value;
 	}
 
-	#nextRead(): PendingRead | undefined {
+	#nextRead(): SettleRead | undefined {
 		const read = this.#read;
 		this.#read = this.#moreReads?.shift();
 		return read;
+	}
+
+	#failReads(error: unknown): void {
+		for (let read = this.#nextRead(); read; read = this.#nextRead()) read(Promise.reject(error));
 	}
 
 	#drop(): void {
@@ -207,7 +253,7 @@ export class BodyQueue implements UnderlyingDefaultSource<Uint8Array> {
 	/** Everything was taken after `finish()`: the reader gets the end. */
 	#end(): void {
 		if (this.#failure) return;
-		for (let read = this.#nextRead(); read; read = this.#nextRead()) read.resolve(DONE);
+		for (let read = this.#nextRead(); read; read = this.#nextRead()) read(DONE);
 		try {
 			this.#controller.close();
 		} catch {
