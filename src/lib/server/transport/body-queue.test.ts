@@ -47,13 +47,11 @@ describe('BodyQueue read through getReader()', () => {
 
 	it('gives a plain Uint8Array shared by many streams to each as the same Buffer, not a copy', async () => {
 		const shared = new Uint8Array([1, 2, 3]);
-		const values = [];
-		for (let i = 0; i < 3; i++) {
-			const { body } = queue();
-			const waiting = body.stream.getReader().read();
-			body.push(shared);
-			values.push((await waiting).value);
-		}
+		const bodies = [queue(), queue(), queue()].map(({ body }) => body);
+		const waiting = bodies.map((body) => body.stream.getReader().read());
+		// As a tick's fan-out does: every stream gets it in the same turn.
+		for (const body of bodies) body.push(shared);
+		const values = (await Promise.all(waiting)).map((result) => result.value);
 		expect(values[0]).toBeInstanceOf(Buffer);
 		expect(values[0]?.buffer).toBe(shared.buffer);
 		expect(values[1]).toBe(values[0]);

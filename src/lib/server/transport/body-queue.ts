@@ -31,15 +31,30 @@ const NO_QUEUE = new CountQueuingStrategy({ highWaterMark: 0 });
  * another), and the others get the same wrapper; elsewhere chunks stay as they are.
  */
 const platformBytes = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-/** The last chunk wrapped, and its wrapper. */
+/**
+ * The last chunk wrapped, and its wrapper, until the end of the current turn: kept longer, the
+ * cache would hold a large chunk (a burst's frames, a replay slice) after every stream has let
+ * go of it.
+ */
 let lastChunk: Uint8Array | undefined;
 let lastWrapped: Uint8Array | undefined;
+let forgetting = false;
+
+function forgetLastChunk(): void {
+	lastChunk = undefined;
+	lastWrapped = undefined;
+	forgetting = false;
+}
 
 function asPlatformBytes(chunk: Uint8Array): Uint8Array {
 	if (!platformBytes || chunk instanceof platformBytes) return chunk;
 	if (chunk !== lastChunk) {
 		lastWrapped = platformBytes.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 		lastChunk = chunk;
+		if (!forgetting) {
+			forgetting = true;
+			queueMicrotask(forgetLastChunk);
+		}
 	}
 	return lastWrapped as Uint8Array;
 }
