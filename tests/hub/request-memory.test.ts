@@ -3,6 +3,7 @@
  * inside an AsyncLocalStorage store that holds its `RequestEvent` (`getRequestEvent()`), and so
  * does `hub.handle`; every promise made in that context carries the store. A stream open for hours
  * must not keep them, or each idle stream holds its request's event, cookies, URL and locals.
+ * Nor does the body keep a chunk once it has been read.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -66,4 +67,17 @@ it('an open stream keeps neither the RequestEvent nor the request store it was o
 		expect(dataEvents(client.received, 'tick').map((event) => event.data)).toEqual([7]);
 		client.close();
 	}
+});
+
+it('a chunk every stream has read is not kept for the next one (a burst stays alive no longer than it is read)', async () => {
+	const { BodyQueue } = await import('../../src/lib/server/transport/body-queue.js');
+	const chunk = new WeakRef(new Uint8Array(256 * 1024));
+	const body = new BodyQueue({ taken() {}, cancelled() {} });
+	const reader = body.stream.getReader();
+	body.push(chunk.deref() as Uint8Array);
+	const { value } = await reader.read();
+	expect(value?.byteLength).toBe(256 * 1024);
+	await collectGarbage();
+	expect(chunk.deref()).toBeUndefined();
+	await reader.cancel();
 });
