@@ -156,8 +156,8 @@ export function readCookieSession(
 	{ name, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS }: SessionCookieOptions = {},
 ): RequestSession {
 	const cookieName = sessionCookieName(url, name);
-	const existing = cookies.get(cookieName);
-	if (existing && SESSION_ID.test(existing)) return { id: existing };
+	const existing = validSession(cookies, cookieName);
+	if (existing) return { id: existing };
 	const id = randomId();
 	// `__Host-` demands exactly this on https: Secure, Path=/, no Domain.
 	const secure = url.protocol === 'https:' ? '; Secure' : '';
@@ -167,22 +167,29 @@ export function readCookieSession(
 
 /**
  * The default session through Kit's `cookies`, for a request whose response is the app's (a
- * page, a form action): a new id is set there.
+ * page, a form action): a new id is set there, with the same attributes.
  */
 export function cookieSession(
 	cookies: Cookies,
 	url: URL,
-	options: SessionCookieOptions = {},
+	{ name, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS }: SessionCookieOptions = {},
 ): string {
-	const { id, setCookie } = readCookieSession(cookies, url, options);
-	if (setCookie) {
-		cookies.set(sessionCookieName(url, options.name), id, {
-			path: '/',
-			httpOnly: true,
-			sameSite: 'lax',
-			secure: url.protocol === 'https:',
-			maxAge: options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
-		});
-	}
+	const cookieName = sessionCookieName(url, name);
+	const existing = validSession(cookies, cookieName);
+	if (existing) return existing;
+	const id = randomId();
+	cookies.set(cookieName, id, {
+		path: '/',
+		httpOnly: true,
+		sameSite: 'lax',
+		secure: url.protocol === 'https:',
+		maxAge: maxAgeSeconds,
+	});
 	return id;
+}
+
+/** The session id the cookie holds, if it is one we could have made (else it is replaced). */
+function validSession(cookies: Cookies, cookieName: string): string | undefined {
+	const existing = cookies.get(cookieName);
+	return existing && SESSION_ID.test(existing) ? existing : undefined;
 }
