@@ -5,13 +5,11 @@
  * `fail(400, { issues })` that the page shows, and `hub.sessionOf()` in the action (no event)
  * names the caller's session. The README shows these files as they are.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBrowser } from './helpers/browser.js';
-import { type BuiltApp, repoRoot, startBuiltApp } from './helpers/built-app.js';
+import { type BuiltApp, buildApp, repoRoot, startBuiltApp } from './helpers/built-app.js';
 import { dataEvents, openClient, type TestClient } from './helpers/sse-client.js';
 
 const appDir = join(repoRoot, 'tests/fixtures/auth-app');
@@ -20,14 +18,7 @@ let app: BuiltApp;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
-	// Built here, from the current source, so the test never runs an old build of the fixture.
-	await promisify(execFile)(
-		process.execPath,
-		[join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build'],
-		{
-			cwd: appDir,
-		},
-	);
+	await buildApp(appDir);
 	app = await startBuiltApp({ appDir });
 }, 300_000);
 

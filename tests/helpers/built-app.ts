@@ -12,13 +12,23 @@
 // The demo's knobs come through `env` (see `src/demo/server/config.server.ts`), e.g. fast feeds:
 // `startBuiltApp({ env: { DEMO_LOG_MS: '100', DEMO_NOTIFY_MS: '150' } })`. To restart "the same"
 // server after killing it, start the next one with `{ port: previous.port }`.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freePort } from './free-port.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Builds a fixture app (`vite build` in `appDir`) from the current source, so that a test never
+ * runs an old build of it. The project's own build is `npm run build`'s.
+ */
+export async function buildApp(appDir: string): Promise<void> {
+	const vite = join(repoRoot, 'node_modules/vite/bin/vite.js');
+	await promisify(execFile)(process.execPath, [vite, 'build'], { cwd: appDir });
+}
 
 export interface BuiltAppOptions {
 	/** Extra environment for the server (e.g. `SHUTDOWN_TIMEOUT`); overrides the defaults below. */
